@@ -1,0 +1,29 @@
+"""Every route of /api/v1/, each answering with and without its trailing slash."""
+
+from django.urls import include, re_path
+from rest_framework.routers import SimpleRouter
+
+from catalog.views import CategoryViewSet, ProductViewSet
+
+from . import auth_views
+
+
+class OptionalSlashRouter(SimpleRouter):
+    """A router whose routes match with or without the trailing slash, so API clients are never redirected."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
+router.register("categories", CategoryViewSet, basename="category")
+router.register("products", ProductViewSet, basename="product")
+
+urlpatterns = [
+    re_path(r"^auth/token/?$", auth_views.TokenObtainPairView.as_view(), name="token_obtain_pair"),
+    re_path(r"^auth/token/refresh/?$", auth_views.TokenRefreshView.as_view(), name="token_refresh"),
+    re_path(r"^auth/token/verify/?$", auth_views.TokenVerifyView.as_view(), name="token_verify"),
+    re_path(r"^auth/me/?$", auth_views.MeView.as_view(), name="me"),
+    re_path(r"", include(router.urls)),
+]

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class EcommerceAdminConfig(AppConfig):
+    name = "ecommerce_admin"
+    verbose_name = "Shopdesk"
+
+    def ready(self) -> None:
+        # Models added after the roles migration get their permissions into the groups too.
+        post_migrate.connect(_roles_sync_after_migrate, dispatch_uid="ecommerce_admin.roles_sync")
+
+
+def _roles_sync_after_migrate(sender, **kwargs) -> None:
+    from .roles import DOMAIN_APPS, roles_sync
+
+    if sender.label in DOMAIN_APPS:
+        roles_sync()

@@ -1,0 +1,86 @@
+from http import HTTPStatus
+
+import pytest
+from django.core.cache import cache
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user("catalog.view_product", groups=("Analyst",), username="ana")
+
+
+def obtain(api, username="ana", password="pw-123456"):
+    return api.post("/api/v1/auth/token/", {"username": username, "password": password})
+
+
+def test_token_pair_then_me(api, user):
+    tokens = obtain(api).json()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    me = api.get("/api/v1/auth/me/")
+
+    assert me.status_code == HTTPStatus.OK
+    body = me.json()
+    assert (body["id"], body["username"], body["is_staff"], body["groups"]) == (user.pk, "ana", False, ["Analyst"])
+    assert "catalog.view_product" in body["permissions"]
+
+
+def test_token_with_bad_credentials_is_401(api, user):
+    response = obtain(api, password="wrong")
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["code"] == "no_active_account"
+
+
+def test_token_request_with_missing_fields_names_them(api):
+    response = api.post("/api/v1/auth/token/", {})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert set(response.json()) == {"username", "password"}
+
+
+def test_refresh_rotates_and_verify_checks(api, user):
+    tokens = obtain(api).json()
+    refreshed = api.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]})
+    assert refreshed.status_code == HTTPStatus.OK
+    assert refreshed.json()["refresh"] != tokens["refresh"]
+
+    assert api.post("/api/v1/auth/token/verify/", {"token": refreshed.json()["access"]}).json() == {}
+    assert api.post("/api/v1/auth/token/verify/", {"token": "garbage"}).status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_api_rejects_garbage_bearer_token(api):
+    api.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    assert api.get("/api/v1/products/").status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_me_without_credentials_is_401(api):
+    assert api.get("/api/v1/auth/me").status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_token_endpoint_is_throttled_with_retry_after(api, user, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth_token": "3/min"}}
+    cache.clear()
+    from rest_framework.throttling import ScopedRateThrottle
+
+    ScopedRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    try:
+        statuses = [obtain(api, password="wrong").status_code for _ in range(4)]
+        assert statuses == [401, 401, 401, 429]
+        limited = obtain(api)
+        assert limited.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        assert int(limited["Retry-After"]) > 0
+        assert limited.json()["code"] == "throttled"
+    finally:
+        from rest_framework.settings import api_settings
+
+        ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        cache.clear()
+
+
+def test_role_groups_exist_with_expected_permissions(make_user):
+    manager = make_user(groups=("Store manager",))
+    analyst = make_user(groups=("Analyst",))
+    assert manager.has_perm("catalog.delete_product")
+    assert manager.has_perm("sales.add_sale")
+    assert analyst.has_perm("sales.view_sale")
+    assert not analyst.has_perm("catalog.change_product")
