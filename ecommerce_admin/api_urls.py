@@ -25,5 +25,9 @@ urlpatterns = [
     re_path(r"^auth/token/refresh/?$", auth_views.TokenRefreshView.as_view(), name="token_refresh"),
     re_path(r"^auth/token/verify/?$", auth_views.TokenVerifyView.as_view(), name="token_verify"),
     re_path(r"^auth/me/?$", auth_views.MeView.as_view(), name="me"),
+    # insights first: its /sales/analytics/... routes must win over the sales router's /sales/{id}/.
+    re_path(r"", include("insights.urls")),
+    re_path(r"", include("inventory.urls")),
+    re_path(r"", include("sales.urls")),
     re_path(r"", include(router.urls)),
 ]
