@@ -1,19 +1,11 @@
 """Every route of /api/v1/, each answering with and without its trailing slash."""
 
 from django.urls import include, re_path
-from rest_framework.routers import SimpleRouter
 
 from catalog.views import CategoryViewSet, ProductViewSet
 
 from . import auth_views
-
-
-class OptionalSlashRouter(SimpleRouter):
-    """A router whose routes match with or without the trailing slash, so API clients are never redirected."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.trailing_slash = "/?"
+from .routers import OptionalSlashRouter
 
 
 router = OptionalSlashRouter()
