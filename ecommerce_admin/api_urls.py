@@ -7,7 +7,6 @@ from catalog.views import CategoryViewSet, ProductViewSet
 from . import auth_views
 from .routers import OptionalSlashRouter
 
-
 router = OptionalSlashRouter()
 router.register("categories", CategoryViewSet, basename="category")
 router.register("products", ProductViewSet, basename="product")
