@@ -4,7 +4,7 @@ from django.dispatch import Signal
 # the same transaction (summaries) or schedule work with `transaction.on_commit` (broadcasts): a
 # rolled-back sale then leaves no trace anywhere. An idempotent retry that answers an earlier sale
 # sends nothing.
-# Arguments: sale (a Sale with its lines), actor.
+# Arguments: sale, lines (its SaleLine rows), actor.
 sale_recorded = Signal()
-# Arguments: refund (a Refund with its lines and sale), actor.
+# Arguments: refund, lines (its RefundLine rows), actor.
 refund_recorded = Signal()
