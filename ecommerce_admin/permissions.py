@@ -12,8 +12,17 @@ class ModelPermissions(permissions.DjangoModelPermissions):
     }
 
 
-class CanViewSales(permissions.BasePermission):
-    """Analytics and insights: anyone who may read sales may read what is computed from them."""
+def permission_required(*perms: str) -> type[permissions.BasePermission]:
+    """A permission class for a route whose action is not the model's own CRUD (an adjustment, a refund)."""
 
-    def has_permission(self, request, view) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.has_perm("sales.view_sale"))
+    class HasPermissions(permissions.BasePermission):
+        def has_permission(self, request, view) -> bool:
+            user = request.user
+            return bool(user and user.is_authenticated and user.has_perms(perms))
+
+    HasPermissions.__name__ = f"Requires({', '.join(perms)})"
+    return HasPermissions
+
+
+# Analytics and insights: anyone who may read sales may read what is computed from them.
+CanViewSales = permission_required("sales.view_sale")

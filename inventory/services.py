@@ -138,11 +138,10 @@ def stock_apply(
             raise ValueError("A stock change needs a non-zero delta.")
         net_by_product[change.product_id] = net_by_product.get(change.product_id, 0) + change.delta
 
-    now = timezone.now()
     for product_id in sorted(net_by_product):
         net = net_by_product[product_id]
         matched = StockLevel.objects.filter(product_id=product_id, quantity__gte=max(0, -net)).update(
-            quantity=F("quantity") + net, updated_at=now
+            quantity=F("quantity") + net, updated_at=timezone.now()
         )
         if not matched:
             available = StockLevel.objects.filter(product_id=product_id).values_list("quantity", flat=True).first()
@@ -150,6 +149,8 @@ def stock_apply(
                 raise Http404(f"No stock level for product {product_id}.")
             raise InsufficientStock(product_id=product_id, requested=-net, available=available)
 
+    # Taken once the rows are locked, so each product's ledger times follow the order its changes committed in.
+    now = timezone.now()
     levels = {
         level["product_id"]: level
         for level in StockLevel.objects.filter(product_id__in=net_by_product).values(
