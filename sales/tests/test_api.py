@@ -290,3 +290,15 @@ def test_refund_of_unknown_sale_is_404(client_as):
         "/api/v1/sales/999999/refunds/", {"lines": [{"line": 1, "quantity": 1}]}
     )
     assert response.status_code == HTTPStatus.NOT_FOUND
+
+
+def test_a_sold_product_cannot_be_deleted_only_archived(client_as):
+    product = ProductFactory(initial_stock=5)
+    sell((product, 1))
+    client = client_as("catalog.delete_product", "catalog.change_product", "catalog.view_product")
+
+    response = client.delete(f"/api/v1/products/{product.pk}/")
+
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert response.json()["code"] == "product_has_sales"
+    assert client.patch(f"/api/v1/products/{product.pk}/", {"is_active": False}).json()["is_active"] is False
