@@ -15,6 +15,15 @@ def staff(client, make_user):
     return client
 
 
+def stock_inline(initial: int, product=None) -> dict:
+    """The management form of the stock inline that the inventory app adds to the product page."""
+    data = {"stock_level-TOTAL_FORMS": str(initial), "stock_level-INITIAL_FORMS": str(initial),
+            "stock_level-MIN_NUM_FORMS": "0", "stock_level-MAX_NUM_FORMS": "0"}  # fmt: skip
+    if product is not None:
+        data["stock_level-0-product"] = str(product.pk)
+    return data
+
+
 @pytest.mark.parametrize("url", ["/admin/catalog/product/", "/admin/catalog/category/"])
 def test_admin_changelists_and_search_render(staff, url):
     ProductFactory(name="Teapot")
@@ -27,7 +36,7 @@ def test_admin_product_add_goes_through_the_service_and_opens_stock(staff):
     response = staff.post(
         "/admin/catalog/product/add/",
         {"sku": "ADM-1", "name": "Kettle", "description": "", "category": category.pk, "price": "30.00",
-         "cost": "", "is_active": "on", "initial_stock": "7", "low_stock_threshold": "2"},
+         "cost": "", "is_active": "on", "initial_stock": "7", "low_stock_threshold": "2", **stock_inline(0)},
     )  # fmt: skip
 
     assert response.status_code == HTTPStatus.FOUND, response.content
@@ -47,7 +56,7 @@ def test_admin_product_change_saves(staff):
     response = staff.post(
         f"/admin/catalog/product/{product.pk}/change/",
         {"sku": product.sku, "name": "Renamed", "description": "", "category": product.category_id,
-         "price": "1.00", "cost": "", "is_active": "on"},
+         "price": "1.00", "cost": "", "is_active": "on", **stock_inline(1, product)},
     )  # fmt: skip
     assert response.status_code == HTTPStatus.FOUND
     assert Product.objects.get(pk=product.pk).name == "Renamed"
