@@ -1,0 +1,36 @@
+"""The analytics queries: one definition of each metric (see `metrics`), used by every endpoint,
+the CSV export and the dashboard snapshot the WebSocket pushes."""
+
+from .comparison import COMPARE_MODES, EXPLICIT, Span, date_range_spans, revenue_comparison, to_date_spans
+from .dashboard import dashboard_snapshot
+from .metrics import Grouping, Metrics, SalesFilters, metrics_aggregate
+from .rankings import TOP_PRODUCTS_BY, category_performance, sales_by_category, top_product_rows, top_products
+from .series import metrics_series, sales_analytics, sales_trends
+from .stock import STOCK_STATUSES, stock_by_urgency, stock_data_as_of, stock_rows, velocity_window
+
+__all__ = [
+    "COMPARE_MODES",
+    "EXPLICIT",
+    "STOCK_STATUSES",
+    "TOP_PRODUCTS_BY",
+    "Grouping",
+    "Metrics",
+    "SalesFilters",
+    "Span",
+    "category_performance",
+    "dashboard_snapshot",
+    "date_range_spans",
+    "metrics_aggregate",
+    "metrics_series",
+    "revenue_comparison",
+    "sales_analytics",
+    "sales_by_category",
+    "sales_trends",
+    "stock_by_urgency",
+    "stock_data_as_of",
+    "stock_rows",
+    "to_date_spans",
+    "top_product_rows",
+    "top_products",
+    "velocity_window",
+]

@@ -1,0 +1,105 @@
+"""The dashboard snapshot: the JSON of /insights/dashboard/, /analytics/snapshot/ and the WebSocket."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Max, Sum
+from django.utils import timezone
+
+from ecommerce_admin import store_calendar
+from sales.models import Refund, Sale
+
+from .comparison import PREVIOUS_PERIOD, to_date_spans
+from .metrics import Grouping, Metrics, SalesFilters, iso_utc, metrics_aggregate, money, percent_change
+from .rankings import top_product_rows
+from .stock import stock_by_urgency, stock_rows
+
+TODAY_FIELDS = ("net_revenue", "orders", "units", "average_order_value")
+TOP_PRODUCTS_TODAY = 5
+LOW_STOCK_ROWS = 10
+RECENT_SALES = 10
+
+
+def dashboard_snapshot(*, now: datetime | None = None) -> dict:
+    """Today's figures against the same time yesterday and last week, month to date, and the live lists.
+
+    Every "to date" figure runs from the start of its store day (or month) up to `now`; the earlier
+    spans end at the same wall-clock time. Only JSON types: money as strings, ISO 8601 UTC instants.
+    """
+    now = now or timezone.now()
+    today = store_calendar.store_today(now)
+    today_start = store_calendar.day_start(today)
+    wall_now = store_calendar.to_local(now)
+    month, previous_month = to_date_spans(period="month", compare=PREVIOUS_PERIOD, now=now)
+    windows = {
+        "today": (today_start, now),
+        "yesterday": (
+            store_calendar.day_start(today - timedelta(days=1)),
+            store_calendar.from_local(wall_now - timedelta(days=1)),
+        ),
+        "last_week": (
+            store_calendar.day_start(today - timedelta(days=7)),
+            store_calendar.from_local(wall_now - timedelta(days=7)),
+        ),
+        "month": month.window,
+        "previous_month": previous_month.window,
+    }
+    figures = metrics_aggregate(windows=windows)
+    totals = {name: figures.windows[name].get(None, Metrics()) for name in windows}
+
+    hours = store_calendar.hour_starts(today, today)
+    hourly = metrics_aggregate(windows={"today": (today_start, now)}, group=Grouping.LOCAL_HOUR)
+    per_hour = {hour: Metrics() for hour in hours}
+    for key, metrics in hourly.windows["today"].items():
+        hour = max(start for start in hours if start <= key)
+        per_hour[hour] = per_hour[hour] + metrics
+
+    top_rows, _ = top_product_rows(
+        window=(today_start, now), filters=SalesFilters(), by="revenue", limit=TOP_PRODUCTS_TODAY
+    )
+    return {
+        "generated_at": iso_utc(now),
+        "data_as_of": iso_utc(_newest_sale_or_refund()),
+        "time_zone": settings.STORE_TIME_ZONE,
+        "today": totals["today"].as_json(*TODAY_FIELDS),
+        "same_time_yesterday": totals["yesterday"].as_json(*TODAY_FIELDS),
+        "same_time_last_week": totals["last_week"].as_json(*TODAY_FIELDS),
+        "month_to_date": {
+            "start": iso_utc(month.start),
+            "net_revenue": money(totals["month"].net_revenue),
+            "previous_month_same_span": money(totals["previous_month"].net_revenue),
+            "previous_start": iso_utc(previous_month.start),
+            "previous_end": iso_utc(previous_month.end),
+            "change_pct": percent_change(totals["month"].net_revenue, totals["previous_month"].net_revenue),
+        },
+        "hourly_today": [
+            {"hour": iso_utc(hour), **metrics.as_json("net_revenue", "orders")} for hour, metrics in per_hour.items()
+        ],
+        "top_products_today": top_rows,
+        "low_stock": stock_rows(stock_by_urgency(now=now, low_only=True)[:LOW_STOCK_ROWS], now=now),
+        "recent_sales": _recent_sales(),
+    }
+
+
+def _recent_sales() -> list[dict]:
+    sales = Sale.objects.order_by("-sold_at", "-id").annotate(units=Sum("lines__quantity"))[:RECENT_SALES]
+    return [
+        {
+            "id": sale.pk,
+            "number": sale.number,
+            "channel": sale.channel,
+            "status": sale.status,
+            "sold_at": iso_utc(sale.sold_at),
+            "total": money(sale.total),
+            "refunded_total": money(sale.refunded_total),
+            "net_total": money(sale.net_total),
+            "units": int(sale.units or 0),
+        }
+        for sale in sales
+    ]
+
+
+def _newest_sale_or_refund() -> datetime | None:
+    newest_sale = Sale.objects.aggregate(newest=Max("sold_at"))["newest"]
+    newest_refund = Refund.objects.aggregate(newest=Max("created_at"))["newest"]
+    return max((moment for moment in (newest_sale, newest_refund) if moment), default=None)

@@ -1,0 +1,303 @@
+"""One definition of every sales metric, aggregated in the database.
+
+Every analytics and insights figure (JSON, CSV and the dashboard snapshot) comes from
+`metrics_aggregate`, so no two places can disagree:
+
+- gross revenue: the sum of `line_total` of the sale lines sold in the window, each under the
+  category, price and channel it had when sold (the line's snapshot);
+- refunds: the sum of refund-line amounts of the refunds made in the window, on the day the refund
+  was made, under the refunded line's snapshot category;
+- net revenue: gross revenue - refunds;
+- orders: the number of distinct sales with at least one matching line sold in the window;
+- units: units sold in the window minus units refunded in the window (refunds on their own day),
+  the same rule as the contract's `units_sold_30d`, so units move with net revenue;
+- average order value: net revenue / orders, rounded half-up to the cent ("0.00" without orders).
+
+A window is a half-open UTC interval [start, end). Several windows are aggregated by one query per
+table with conditional aggregates, and rows are grouped in SQL (by category, product, or the store's
+local date or hour), so the number of queries never depends on the number of sales.
+"""
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncDate, TruncHour
+
+from ecommerce_admin import store_calendar
+from sales.models import RefundLine, SaleLine
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+HUNDRED = Decimal(100)
+
+Window = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class SalesFilters:
+    """The `channel`, `category` (snapshot category id) and `product` filters of every analytics query."""
+
+    channel: str | None = None
+    category: int | None = None
+    product: int | None = None
+
+
+@dataclass
+class Metrics:
+    gross_revenue: Decimal = ZERO
+    refunds: Decimal = ZERO
+    orders: int = 0
+    units_sold: int = 0
+    units_refunded: int = 0
+
+    @property
+    def net_revenue(self) -> Decimal:
+        return self.gross_revenue - self.refunds
+
+    @property
+    def units(self) -> int:
+        return self.units_sold - self.units_refunded
+
+    @property
+    def average_order_value(self) -> Decimal:
+        if not self.orders:
+            return ZERO
+        return (self.net_revenue / self.orders).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    def __add__(self, other: "Metrics") -> "Metrics":
+        """Add the metrics of disjoint time spans (a sale lies in one span only, so orders add up)."""
+        return Metrics(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    def as_json(self, *names: str) -> dict:
+        """The named metrics as JSON values: money as 2-place strings, counts as integers."""
+        values = {}
+        for name in names:
+            value = getattr(self, name)
+            values[name] = money(value) if isinstance(value, Decimal) else value
+        return values
+
+
+def money(value: Decimal) -> str:
+    """A money amount as the contract's 2-place string, rounded half-up ("-0.00" never appears)."""
+    rounded = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return str(rounded if rounded else ZERO)
+
+
+def percent_change(current: Decimal | int, base: Decimal | int) -> str | None:
+    """(current - base) / |base| in percent, 2 places, rounded half-up; None when the base is zero."""
+    if not base:
+        return None
+    change = (Decimal(current) - Decimal(base)) * HUNDRED / abs(Decimal(base))
+    return money(change)
+
+
+def share_percent(part: Decimal, whole: Decimal) -> str | None:
+    """part / whole in percent, 2 places, rounded half-up; None when the whole is zero."""
+    if not whole:
+        return None
+    return money(part * HUNDRED / whole)
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """An instant as ISO 8601 in UTC with a `Z`, as every timestamp of the contract."""
+    if moment is None:
+        return None
+    text = moment.astimezone(UTC).isoformat()
+    return text.removesuffix("+00:00") + "Z"
+
+
+class Grouping(Enum):
+    TOTAL = "total"
+    CATEGORY = "category"
+    PRODUCT = "product"
+    # The store's local calendar date of the sale or refund.
+    LOCAL_DATE = "local_date"
+    # The UTC instant of the store's local hour (see `_local_hour_key`); map it with `bisect`.
+    LOCAL_HOUR = "local_hour"
+
+
+@dataclass
+class Aggregate:
+    """Metrics per window name, then per group key (None for Grouping.TOTAL)."""
+
+    windows: dict[str, dict[Hashable, Metrics]]
+    # The newest sale or refund counted in any window.
+    newest: datetime | None = None
+    # The snapshot category name of each category key, for categories no longer in the catalog.
+    category_names: dict[Hashable, str] = field(default_factory=dict)
+
+    def total(self, window: str) -> Metrics:
+        """The window's metrics over every group (only for groups that split time, where orders add up)."""
+        return sum(self.windows[window].values(), Metrics())
+
+
+@dataclass(frozen=True)
+class _Table:
+    model: type
+    time: str
+    channel: str
+    category: str
+    product: str
+    category_name: str
+
+
+_SALE_LINES = _Table(SaleLine, "sold_at", "channel", "category_id", "product_id", "category_name")
+_REFUND_LINES = _Table(
+    RefundLine,
+    "refund__created_at",
+    "sale_line__channel",
+    "sale_line__category_id",
+    "sale_line__product_id",
+    "sale_line__category_name",
+)
+
+
+def metrics_aggregate(
+    *, windows: Mapping[str, Window], filters: SalesFilters = SalesFilters(), group: Grouping = Grouping.TOTAL
+) -> Aggregate:
+    """Aggregate the metrics of each window in two queries (sale lines, refund lines), grouped by `group`."""
+    if not windows:
+        raise ValueError("At least one window is needed.")
+    result = Aggregate(windows={name: {} for name in windows})
+    names = list(windows)
+
+    for row in _rows(_SALE_LINES, windows, filters, group, _sale_aggregates):
+        for index, name in enumerate(names):
+            if not row[f"w{index}_lines"]:
+                continue
+            metrics = result.windows[name].setdefault(_key(row, group), Metrics())
+            metrics.gross_revenue += row[f"w{index}_gross"]
+            metrics.units_sold += int(row[f"w{index}_units"])
+            metrics.orders += int(row[f"w{index}_orders"])
+            result.newest = _latest(result.newest, row[f"w{index}_newest"])
+        _remember_category_name(result, row, group)
+
+    for row in _rows(_REFUND_LINES, windows, filters, group, _refund_aggregates):
+        for index, name in enumerate(names):
+            if not row[f"w{index}_lines"]:
+                continue
+            metrics = result.windows[name].setdefault(_key(row, group), Metrics())
+            metrics.refunds += row[f"w{index}_amount"]
+            metrics.units_refunded += int(row[f"w{index}_units"])
+            result.newest = _latest(result.newest, row[f"w{index}_newest"])
+        _remember_category_name(result, row, group)
+    return result
+
+
+def _sale_aggregates(condition: Q | None) -> dict:
+    return {
+        "gross": Sum("line_total", filter=condition),
+        "units": Sum("quantity", filter=condition),
+        "orders": Count("sale_id", distinct=True, filter=condition),
+        "newest": Max("sold_at", filter=condition),
+        "lines": Count("id", filter=condition),
+    }
+
+
+def _refund_aggregates(condition: Q | None) -> dict:
+    return {
+        "amount": Sum("amount", filter=condition),
+        "units": Sum("quantity", filter=condition),
+        "newest": Max("refund__created_at", filter=condition),
+        "lines": Count("id", filter=condition),
+    }
+
+
+def _rows(table: _Table, windows: Mapping[str, Window], filters: SalesFilters, group: Grouping, aggregates):
+    start = min(window[0] for window in windows.values())
+    end = max(window[1] for window in windows.values())
+    queryset = _filtered(table, filters).filter(**{f"{table.time}__gte": start, f"{table.time}__lt": end})
+
+    annotations = {}
+    for index, (window_start, window_end) in enumerate(windows.values()):
+        # One window needs no condition: the WHERE clause is the window.
+        condition = (
+            Q(**{f"{table.time}__gte": window_start, f"{table.time}__lt": window_end}) if len(windows) > 1 else None
+        )
+        annotations.update({f"w{index}_{name}": value for name, value in aggregates(condition).items()})
+
+    if group is Grouping.TOTAL:
+        return [queryset.aggregate(**annotations)]
+    keyed = queryset.order_by().values(key=_group_key(table, group, start, end))
+    if group is Grouping.CATEGORY:
+        annotations["category_name"] = Max(table.category_name)
+    return list(keyed.annotate(**annotations))
+
+
+def _filtered(table: _Table, filters: SalesFilters) -> QuerySet:
+    queryset = table.model.objects.all()
+    if filters.channel is not None:
+        queryset = queryset.filter(**{table.channel: filters.channel})
+    if filters.category is not None:
+        queryset = queryset.filter(**{table.category: filters.category})
+    if filters.product is not None:
+        queryset = queryset.filter(**{table.product: filters.product})
+    return queryset
+
+
+def _group_key(table: _Table, group: Grouping, start: datetime, end: datetime):
+    if group is Grouping.CATEGORY:
+        return F(table.category)
+    if group is Grouping.PRODUCT:
+        return F(table.product)
+    offset = _store_offset(table.time, start, end)
+    local = ExpressionWrapper(F(table.time) + offset, output_field=DateTimeField())
+    if group is Grouping.LOCAL_DATE:
+        # The shifted value is the store's wall-clock time; truncating it "in UTC" converts nothing.
+        return TruncDate(local, tzinfo=UTC)
+    # The local hour shifted back by the same offset: the UTC instant of the hour's start, which also
+    # tells the two 01:00 hours of a fall-back night apart.
+    return ExpressionWrapper(TruncHour(local, tzinfo=UTC) - offset, output_field=DateTimeField())
+
+
+def _store_offset(time_field: str, start: datetime, end: datetime):
+    """The store zone's UTC offset at each row's timestamp, as a SQL CASE over the zone's transitions."""
+    segments = store_calendar.offset_segments(start, end)
+    if len(segments) == 1:
+        return Value(segments[0][1], output_field=DurationField())
+    return Case(
+        *[When(**{f"{time_field}__lt": until}, then=Value(offset)) for until, offset in segments[:-1]],
+        default=Value(segments[-1][1]),
+        output_field=DurationField(),
+    )
+
+
+def _key(row: dict, group: Grouping) -> Hashable:
+    if group is Grouping.TOTAL:
+        return None
+    key = row["key"]
+    if group is Grouping.LOCAL_DATE and isinstance(key, datetime):
+        return key.date()
+    return key
+
+
+def _remember_category_name(result: Aggregate, row: dict, group: Grouping) -> None:
+    if group is Grouping.CATEGORY and row.get("category_name"):
+        result.category_names.setdefault(row["key"], row["category_name"])
+
+
+def _latest(current: datetime | None, candidate: datetime | None) -> datetime | None:
+    if candidate is None:
+        return current
+    return candidate if current is None or candidate > current else current
+
+
+def local_dates(start_date: date, end_date: date) -> list[date]:
+    return [start_date + timedelta(days=offset) for offset in range((end_date - start_date).days + 1)]
