@@ -1,0 +1,97 @@
+"""The live dashboard's WebSocket: read-only, it forwards what `insights.realtime` broadcasts."""
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from . import realtime
+
+logger = logging.getLogger(__name__)
+
+VIEW_PERMISSION = "sales.view_sale"
+# Application close codes (4000-4999), the WebSocket twins of HTTP 401 and 403.
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+ERROR_NOT_JSON = "Messages must be JSON text."
+ERROR_NOT_AN_OBJECT = 'Messages must be JSON objects with a "type".'
+ERROR_UNKNOWN_TYPE = 'Unknown message type {type!r}: send "ping" or "refresh".'
+ERROR_SNAPSHOT_UNAVAILABLE = "The dashboard snapshot could not be computed; updates will follow."
+
+
+class DashboardConsumer(AsyncJsonWebsocketConsumer):
+    """Send a snapshot on connect, then every update of the `insights.dashboard` group."""
+
+    counted = False  # whether realtime counts this connection among the process's clients
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self._accept_and_close(CLOSE_UNAUTHENTICATED)
+            return
+        if not await database_sync_to_async(user.has_perm)(VIEW_PERMISSION):
+            await self._accept_and_close(CLOSE_FORBIDDEN)
+            return
+        # Join before the snapshot is computed: a write committed meanwhile then still arrives as an update.
+        await self.channel_layer.group_add(realtime.DASHBOARD_GROUP, self.channel_name)
+        self.groups.append(realtime.DASHBOARD_GROUP)
+        await self.accept()
+        realtime.broadcaster.client_connected(asyncio.get_running_loop())
+        self.counted = True
+        await self._send_snapshot()
+
+    async def disconnect(self, code: int) -> None:
+        if self.counted:
+            realtime.broadcaster.client_disconnected()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
+        try:
+            content = json.loads(text_data) if text_data is not None else None
+        except ValueError:
+            text_data = None
+        if text_data is None:
+            await self._send_error("not_json", ERROR_NOT_JSON)
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: Any, **kwargs) -> None:
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self._send_error("bad_message", ERROR_NOT_AN_OBJECT)
+        elif content["type"] == "ping":
+            await self.send_json({"type": "pong"})
+        elif content["type"] == "refresh":
+            await self._send_snapshot()
+        else:
+            await self._send_error("unknown_type", ERROR_UNKNOWN_TYPE.format(type=content["type"][:50]))
+
+    # --- group messages (from insights.realtime) ---------------------------------------------
+
+    async def dashboard_update(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": realtime.DASHBOARD_UPDATE, "data": event["data"]})
+
+    async def dashboard_events(self, event: dict[str, Any]) -> None:
+        for item in event["events"]:
+            await self.send_json({"type": item["type"], "data": item["data"]})
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _send_snapshot(self) -> None:
+        try:
+            snapshot = await realtime.snapshot_for_client()
+        except Exception:
+            logger.exception("Dashboard snapshot failed")
+            await self._send_error("snapshot_unavailable", ERROR_SNAPSHOT_UNAVAILABLE)
+            return
+        await self.send_json({"type": "dashboard.snapshot", "data": snapshot})
+
+    async def _send_error(self, code: str, detail: str) -> None:
+        await self.send_json({"type": "error", "data": {"code": code, "detail": detail}})
+
+    async def _accept_and_close(self, code: int) -> None:
+        # Accepting first lets the client read the close code; a refused handshake would only say 403.
+        await self.accept()
+        await self.close(code=code)

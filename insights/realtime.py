@@ -1,0 +1,405 @@
+"""Live dashboard pushes: committed writes in, one snapshot per burst out, to every connected client.
+
+The path of a write to the screens:
+
+1. A domain signal fires (`sale_recorded`, `refund_recorded`, `product_saved` inside their
+   transaction; `stock_changed` after it). The receivers in `insights.receivers` only call
+   `transaction.on_commit(...)`, so a rolled-back write never gets here.
+2. The on-commit callback calls `broadcaster.notify()`: it marks the dashboard dirty and queues
+   the cheap per-event messages (`sale.recorded`, `stock.low`, `stock.out`). That is all the
+   writing request pays: no query, no network, nothing that can fail because Redis is away.
+3. One background thread per process (`DashboardBroadcaster`) wakes on that mark, waits
+   `DEBOUNCE_SECONDS` so that a burst gathers, then sends the queued events and computes the
+   snapshot ONCE (`insights.selectors.dashboard_snapshot`) and sends it to the whole group with
+   one `group_send`. Writes that commit while it works are picked up by the next round, so a
+   burst of 1,000 sales in a second costs about 1 / (debounce + computation time) snapshots,
+   three or four, whatever the number of clients.
+
+Why a thread and not an asyncio timer: writes are committed in sync code (DRF views that daphne
+runs in a worker thread, `manage.py` commands, gunicorn workers), where there is often no running
+event loop to schedule a timer on. A small daemon thread works the same in all of them. On exit an
+`atexit` hook sends what is still pending, so a `manage.py` command that records a sale and exits
+at once still reaches the clients of the servers.
+
+The thread also sends a refresh every `PERIODIC_SECONDS`, on wall-clock boundaries (:00 and :30),
+so the figures roll over at the store's midnight without a write. With a shared cache (Redis,
+when REDIS_URL is set) one process per boundary wins `cache.add` and sends it for everybody;
+the others skip. With a per-process cache and layer each process sends its own, which is right
+since each then has its own clients.
+
+A failed broadcast (Redis down, a query error) is logged and dropped: the write it reports has
+committed and stands; the next write or periodic refresh sends a complete snapshot again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import close_old_connections
+
+logger = logging.getLogger(__name__)
+
+DASHBOARD_GROUP = "insights.dashboard"
+
+# Channel-layer message types; the consumer handles each in the method named with underscores.
+DASHBOARD_UPDATE = "dashboard.update"
+DASHBOARD_EVENTS = "dashboard.events"
+
+# Client-facing event types.
+SALE_RECORDED = "sale.recorded"
+STOCK_LOW = "stock.low"
+STOCK_OUT = "stock.out"
+
+DEBOUNCE_SECONDS = 0.25
+PERIODIC_SECONDS = 30
+SEND_TIMEOUT_SECONDS = 5
+# A burst of 1,000 sales a second must not become 1,000 frames a second on every screen: the feed
+# shows the newest few, and the snapshot that follows carries `recent_sales` anyway.
+MAX_SALE_EVENTS_PER_ROUND = 50
+PERIODIC_CACHE_KEY = "insights:dashboard:periodic:{slot}"
+CENT = Decimal("0.01")
+
+
+def json_types(value: Any) -> Any:
+    """Return value with JSON types only (Decimal and datetimes as strings), as the API renders them."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def iso_utc(moment: datetime) -> str:
+    """Format an aware datetime as ISO 8601 in UTC with a Z, like the REST API."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def dashboard_snapshot_json() -> dict[str, Any]:
+    """Compute the dashboard snapshot (the analytics' one definition) as JSON types."""
+    from insights import selectors  # imported late: the selectors import every domain app's models
+
+    return json_types(selectors.dashboard_snapshot())
+
+
+def sale_summary(sale: Any) -> dict[str, Any]:
+    """Summarise a just-recorded sale for the live feed, from the lines it was recorded with."""
+    lines = list(sale.lines.all())
+    return {
+        # The fields of a snapshot's `recent_sales` row, so a client renders both alike, and the lines.
+        "id": sale.pk,
+        "number": sale.number,
+        "channel": sale.channel,
+        "status": sale.status,
+        "sold_at": iso_utc(sale.sold_at),
+        "total": _money(sale.total),
+        "refunded_total": _money(sale.refunded_total),
+        "net_total": _money(Decimal(sale.total) - Decimal(sale.refunded_total)),
+        "units": sum(line.quantity for line in lines),
+        "lines": [
+            {
+                "product": line.product_id,
+                "sku": line.sku,
+                "product_name": line.product_name,
+                "quantity": line.quantity,
+                "line_total": _money(line.line_total),
+            }
+            for line in lines
+        ],
+    }
+
+
+def _money(amount: Any) -> str:
+    return str(Decimal(amount).quantize(CENT))
+
+
+def stock_crossings(*, old_quantity: int, new_quantity: int, low_stock_threshold: int, reason: str) -> list[str]:
+    """Return the stock events a change fires: `stock.low` on crossing to or below the threshold, `stock.out` at 0.
+
+    A threshold change (reason "threshold") keeps the quantity and is only reported by the
+    inventory when it flips the product's lowness, so there "was low" is the opposite of "is low".
+    """
+    is_low = new_quantity <= low_stock_threshold
+    was_low = (not is_low) if reason == "threshold" else old_quantity <= low_stock_threshold
+    events = []
+    if is_low and not was_low:
+        events.append(STOCK_LOW)
+    if new_quantity == 0 and old_quantity > 0:
+        events.append(STOCK_OUT)
+    return events
+
+
+class DashboardBroadcaster:
+    """Per-process coalescer: many `notify()` calls, one snapshot per round, sent to the group."""
+
+    def __init__(
+        self,
+        *,
+        debounce: float = DEBOUNCE_SECONDS,
+        periodic: float | None = PERIODIC_SECONDS,
+        compute: Callable[[], dict[str, Any]] = dashboard_snapshot_json,
+    ) -> None:
+        self.debounce = debounce
+        self.periodic = periodic
+        self.compute = compute
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self._lock = threading.Lock()  # guards the pending state below
+        self._round_lock = threading.Lock()  # one round at a time (the thread, or the atexit hook)
+        self._start_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._dirty = False
+        self._sales: deque[dict[str, Any]] = deque(maxlen=MAX_SALE_EVENTS_PER_ROUND)
+        self._dropped_sales = 0
+        self._stock: list[dict[str, Any]] = []
+        self._thread: threading.Thread | None = None
+        self._local_clients = 0
+        self._server_loop: asyncio.AbstractEventLoop | None = None
+        self.rounds = 0
+        self.computations = 0
+
+    # --- called on commit, in whatever thread committed ------------------------------------
+
+    def notify(self, *, sale: dict[str, Any] | None = None, stock: dict[str, Any] | None = None) -> None:
+        """Mark the dashboard out of date and queue an event; returns at once."""
+        with self._lock:
+            self._dirty = True
+            if sale is not None:
+                if len(self._sales) == self._sales.maxlen:
+                    self._dropped_sales += 1
+                self._sales.append(sale)
+            if stock is not None:
+                self._stock.append(stock)
+        self.start()
+        self._wake.set()
+
+    # --- called by the consumers, in the server's event loop ---------------------------------
+
+    def client_connected(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Count a client of this process and remember the loop it is served from."""
+        with self._lock:
+            self._local_clients += 1
+            self._server_loop = loop
+        self.start()
+
+    def client_disconnected(self) -> None:
+        with self._lock:
+            self._local_clients = max(0, self._local_clients - 1)
+
+    # --- the thread -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start this process's broadcaster thread unless it runs already."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if not self._stopping.is_set() and (self._thread is None or not self._thread.is_alive()):
+                self._thread = threading.Thread(target=self._run, name="dashboard-broadcaster", daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread after its current round (tests; a process exiting needs no call)."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=SEND_TIMEOUT_SECONDS * 2)
+
+    def _run(self) -> None:
+        next_periodic: float | None = None
+        while not self._stopping.is_set():
+            try:
+                if not self.periodic:
+                    next_periodic = None
+                elif next_periodic is None:
+                    next_periodic = _next_boundary(time.time(), self.periodic)
+                timeout = None if next_periodic is None else max(0.0, next_periodic - time.time())
+                if self._wake.wait(timeout=timeout) and not self._stopping.is_set():
+                    time.sleep(self.debounce)  # let the rest of the burst commit
+                    self._wake.clear()
+                    self.run_round(periodic=False)
+                if self.periodic and next_periodic is not None and time.time() >= next_periodic:
+                    next_periodic = _next_boundary(time.time(), self.periodic)
+                    self.run_round(periodic=True)
+            except Exception:  # keep the thread alive whatever one round did
+                logger.exception("Dashboard broadcaster: unexpected error")
+                time.sleep(1)
+
+    def run_round(self, *, periodic: bool) -> None:
+        """Send what is pending: queued events, then one freshly computed snapshot."""
+        with self._round_lock:
+            with self._lock:
+                dirty, self._dirty = self._dirty, False
+                sales, self._sales = list(self._sales), deque(maxlen=MAX_SALE_EVENTS_PER_ROUND)
+                dropped, self._dropped_sales = self._dropped_sales, 0
+                stock, self._stock = self._stock, []
+                audience = self._has_audience()
+            if not audience or not (dirty or (periodic and self._claim_periodic_slot())):
+                return
+            self.rounds += 1
+            if dropped:
+                logger.info("Dashboard feed: %d sale events of this burst not pushed (the snapshot has them)", dropped)
+            close_old_connections()
+            try:
+                events = [{"type": SALE_RECORDED, "data": sale} for sale in sales] + _stock_events(stock)
+                if events:
+                    self._send({"type": DASHBOARD_EVENTS, "events": events})
+                self.computations += 1
+                self._send({"type": DASHBOARD_UPDATE, "data": self.compute()})
+            except Exception:  # the write committed; the next round sends a complete snapshot again
+                logger.warning("Dashboard broadcast failed; will retry with the next change or refresh", exc_info=True)
+            finally:
+                close_old_connections()
+
+    def flush_at_exit(self) -> None:
+        """Send what is still pending before the process exits (a `manage.py` command, say)."""
+        with self._lock:
+            pending = self._dirty
+        if pending:
+            self.run_round(periodic=False)
+
+    def _has_audience(self) -> bool:
+        layer = get_channel_layer()
+        if layer is None:
+            return False
+        # An in-memory layer only reaches this process: with no client here, nobody would read it.
+        return not isinstance(layer, InMemoryChannelLayer) or self._local_clients > 0
+
+    def _claim_periodic_slot(self) -> bool:
+        if not self.periodic:
+            return True
+        slot = int(time.time() // self.periodic)
+        try:
+            return cache.add(PERIODIC_CACHE_KEY.format(slot=slot), os.getpid(), timeout=max(1, int(self.periodic * 2)))
+        except Exception:  # a cache that is down must not stop the refresh; the send will tell
+            logger.warning("Dashboard refresh: cache unavailable, sending without the cross-process claim")
+            return True
+
+    def _send(self, message: dict[str, Any]) -> None:
+        layer = get_channel_layer()
+
+        async def send() -> None:
+            await asyncio.wait_for(layer.group_send(DASHBOARD_GROUP, message), SEND_TIMEOUT_SECONDS)
+
+        if isinstance(layer, InMemoryChannelLayer):
+            # Its queues belong to the server's event loop and are not thread-safe: send from there.
+            loop = self._server_loop
+            if loop is None or loop.is_closed():
+                return
+            asyncio.run_coroutine_threadsafe(send(), loop).result(SEND_TIMEOUT_SECONDS + 1)
+        else:
+            # A fresh loop per round: its Redis connection is opened and closed with it, so nothing
+            # stale survives a Redis restart, and at a few rounds a second the connect costs nothing.
+            _run_in_new_loop(send())
+
+    def after_fork(self) -> None:
+        """In a forked child (gunicorn, multiprocessing) start clean: no thread, nothing pending."""
+        compute = self.compute
+        self._reset_state()
+        self.compute = compute
+
+
+def _run_in_new_loop(coroutine: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(coroutine)
+
+
+def _next_boundary(now: float, period: float) -> float:
+    return (now // period + 1) * period
+
+
+def _stock_events(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Turn queued stock crossings into events, naming each product (one query for the whole round)."""
+    if not changes:
+        return []
+    from catalog.models import Product
+
+    names = {
+        row["id"]: row
+        for row in Product.objects.filter(pk__in={change["product"] for change in changes}).values("id", "sku", "name")
+    }
+    events = []
+    for change in changes:
+        product = names.get(change["product"], {})
+        data = {
+            "product": change["product"],
+            "sku": product.get("sku", ""),
+            "product_name": product.get("name", ""),
+            "quantity": change["quantity"],
+            "previous_quantity": change["previous_quantity"],
+            "low_stock_threshold": change["low_stock_threshold"],
+        }
+        events.extend({"type": kind, "data": data} for kind in change["events"])
+    return events
+
+
+broadcaster = DashboardBroadcaster()
+atexit.register(lambda: broadcaster.flush_at_exit())
+os.register_at_fork(after_in_child=lambda: broadcaster.after_fork())
+
+
+# --- on-commit entry points (scheduled by insights.receivers) ----------------------------------
+
+
+def sale_committed(sale: Any) -> None:
+    """Push a committed sale: its summary to the live feed, and a fresh snapshot."""
+    broadcaster.notify(sale=sale_summary(sale))
+
+
+def dashboard_changed() -> None:
+    """Push a fresh snapshot after a committed refund or catalog change."""
+    broadcaster.notify()
+
+
+def stock_committed(*, product_id: int, old_quantity: int, new_quantity: int, low_stock_threshold: int, reason: str):
+    """Push a fresh snapshot after a stock change, with `stock.low` / `stock.out` if it crossed a line."""
+    events = stock_crossings(
+        old_quantity=old_quantity, new_quantity=new_quantity, low_stock_threshold=low_stock_threshold, reason=reason
+    )
+    change = None
+    if events:
+        change = {
+            "product": product_id,
+            "quantity": new_quantity,
+            "previous_quantity": old_quantity,
+            "low_stock_threshold": low_stock_threshold,
+            "events": events,
+        }
+    broadcaster.notify(stock=change)
+
+
+# --- what a client gets on connect or refresh ------------------------------------------------
+
+_snapshots_in_flight: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+
+
+async def snapshot_for_client() -> dict[str, Any]:
+    """Compute a snapshot for a connecting or refreshing client, sharing one computation between clients.
+
+    When a thousand clients connect at once they share the computation already under way instead
+    of starting a thousand. That is safe: a client joins the group before it asks, so any write
+    that commits after that computation began reaches it as a `dashboard.update`.
+    """
+    loop = asyncio.get_running_loop()
+    task = _snapshots_in_flight.get(loop)
+    if task is None or task.done():
+        task = loop.create_task(database_sync_to_async(broadcaster.compute)())
+        _snapshots_in_flight[loop] = task
+        task.add_done_callback(lambda done: _forget_snapshot_task(loop, done))
+    # Shielded: a client that disconnects meanwhile must not cancel the others' snapshot.
+    return await asyncio.shield(task)
+
+
+def _forget_snapshot_task(loop: asyncio.AbstractEventLoop, task: asyncio.Task) -> None:
+    if _snapshots_in_flight.get(loop) is task:
+        del _snapshots_in_flight[loop]

@@ -1,0 +1,50 @@
+"""Listen to the domain apps' signals and schedule a dashboard push once the write has committed.
+
+Receivers only schedule: `transaction.on_commit` runs the push after a commit and drops it on a
+rollback, so a sale that never happened is never shown. `robust=True` keeps a push that raises
+from reaching the code that made the write (the write has committed and stands).
+"""
+
+from functools import partial
+
+from django.db import transaction
+from django.dispatch import receiver
+
+from catalog.signals import product_saved
+from inventory.signals import stock_changed
+from sales.signals import refund_recorded, sale_recorded
+
+from . import realtime
+
+
+@receiver(sale_recorded, dispatch_uid="insights.push_sale_recorded")
+def push_sale_recorded(sender, *, sale, **kwargs) -> None:
+    transaction.on_commit(partial(realtime.sale_committed, sale), robust=True)
+
+
+@receiver(refund_recorded, dispatch_uid="insights.push_refund_recorded")
+def push_refund_recorded(sender, **kwargs) -> None:
+    transaction.on_commit(realtime.dashboard_changed, robust=True)
+
+
+@receiver(product_saved, dispatch_uid="insights.push_product_saved")
+def push_product_saved(sender, **kwargs) -> None:
+    transaction.on_commit(realtime.dashboard_changed, robust=True)
+
+
+@receiver(stock_changed, dispatch_uid="insights.push_stock_changed")
+def push_stock_changed(
+    sender, *, product_id, old_quantity, new_quantity, low_stock_threshold, reason, **kwargs
+) -> None:
+    # Sent after the commit already; on_commit then runs at once, and still would not after a rollback.
+    transaction.on_commit(
+        partial(
+            realtime.stock_committed,
+            product_id=product_id,
+            old_quantity=old_quantity,
+            new_quantity=new_quantity,
+            low_stock_threshold=low_stock_threshold,
+            reason=reason,
+        ),
+        robust=True,
+    )
