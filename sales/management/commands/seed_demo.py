@@ -1,68 +1,45 @@
-import random
-from decimal import Decimal
-
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from catalog import services as catalog_services
-from catalog.models import Category, Product
-
-CATEGORY_NAMES = [
-    "Electronics",
-    "Books",
-    "Home & Kitchen",
-    "Toys",
-    "Sports",
-    "Beauty",
-    "Garden",
-    "Office",
-    "Clothing",
-    "Shoes",
-    "Grocery",
-    "Pet Supplies",
-    "Automotive",
-    "Music",
-    "Health",
-    "Tools",
-]
-ADJECTIVES = ["Classic", "Compact", "Deluxe", "Eco", "Pro", "Smart", "Ultra", "Vintage", "Travel", "Essential"]
-NOUNS = ["Kit", "Set", "Bundle", "Pack", "Edition", "Model", "Series", "Collection"]
+from sales import seeding
 
 
 class Command(BaseCommand):
-    help = "Seed a demo store: categories and products with opening stock (deterministic with --seed)."
+    help = (
+        "Seed a demo store: categories, products, a history of sales with refunds and restocks, the stock "
+        "ledger that goes with it. Deterministic for a given --seed and day."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--products", type=int, default=60)
-        parser.add_argument("--categories", type=int, default=8)
+        parser.add_argument("--products", type=int, default=200)
+        parser.add_argument("--categories", type=int, default=12)
+        parser.add_argument("--days", type=int, default=120, help="Days of history, ending today.")
+        parser.add_argument("--sales", type=int, default=20_000, help="Sale lines in total.")
         parser.add_argument("--seed", type=int, default=42)
-        parser.add_argument("--reset", action="store_true", help="Delete the existing catalog first.")
-        parser.add_argument("--if-empty", action="store_true", help="Do nothing when the store has products.")
+        parser.add_argument("--reset", action="store_true", help="Delete the existing store data first.")
+        parser.add_argument("--if-empty", action="store_true", help="Do nothing when the store has data.")
+        parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, products, categories, seed, reset, if_empty, **options):
-        if Product.objects.exists():
+    def handle(self, *args, products, categories, days, sales, seed, reset, if_empty, no_progress, **options):
+        for name, value, lowest in [("products", products, 1), ("categories", categories, 1), ("days", days, 1),
+                                    ("sales", sales, 0)]:  # fmt: skip
+            if value < lowest:
+                raise CommandError(f"--{name} must be at least {lowest}.")
+        if categories > products:
+            raise CommandError("--categories may not exceed --products.")
+        if not seeding.store_is_empty():
             if if_empty:
                 self.stdout.write("The store already has data: not seeding.")
                 return
             if not reset:
-                raise CommandError("The store already has data; pass --reset to replace it.")
-        if not 1 <= categories <= len(CATEGORY_NAMES):
-            raise CommandError(f"--categories must be between 1 and {len(CATEGORY_NAMES)}.")
-        rng = random.Random(seed)
-        with transaction.atomic():
-            if reset:
-                Product.objects.all().delete()
-                Category.objects.all().delete()
-            made = [catalog_services.category_create(name=name) for name in CATEGORY_NAMES[:categories]]
-            for number in range(1, products + 1):
-                category = made[number % len(made)]
-                price = Decimal(rng.randrange(199, 19999)) / 100
-                catalog_services.product_create(
-                    sku=f"DEMO-{number:05d}",
-                    name=f"{rng.choice(ADJECTIVES)} {category.name.split()[0]} {rng.choice(NOUNS)} {number}",
-                    category=category,
-                    price=price,
-                    cost=(price * Decimal(rng.uniform(0.35, 0.7))).quantize(Decimal("0.01")),
-                    initial_stock=rng.choice([0, 3, 8, 25, 50, 120, 300]),
-                )
-        self.stdout.write(self.style.SUCCESS(f"Seeded {categories} categories and {products} products."))
+                raise CommandError("The store already has data; pass --reset to replace it (this deletes it).")
+            seeding.store_reset()
+
+        plan = seeding.SeedPlan(products=products, categories=categories, days=days, sale_lines=sales, seed=seed)
+        report = seeding.seed_store(plan, progress=not no_progress)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {report.categories} categories, {report.products} products, {report.sales:,} sales "
+                f"({report.sale_lines:,} lines), {report.refunds:,} refunds, {report.movements:,} ledger rows "
+                f"in {report.seconds:.1f} s."
+            )
+        )

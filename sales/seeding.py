@@ -1,0 +1,546 @@
+"""Generate a demo store of any size, fast: bulk inserts of rows that keep every invariant.
+
+A million sale lines cannot go through `sale_record` one by one in two minutes, so the seeder
+plays the store's history forward in Python instead, in time order, keeping each product's stock
+as the services would (restocking before a sale that would oversell, refunds returning units),
+and writes sales, lines, refunds and ledger rows in large multi-row INSERTs. The result is what
+the services would have written: the ledger sums to the stock and sale totals equal their lines.
+"""
+
+import heapq
+import math
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils.text import slugify
+
+from catalog.models import Category, Product
+from ecommerce_admin.store_calendar import day_start, store_today
+from inventory.models import MovementReason, StockLevel, StockMovement
+
+from .models import Channel, Refund, RefundLine, Sale, SaleLine, SaleStatus
+
+CATEGORY_WORDS = [
+    "Electronics", "Books", "Kitchen", "Toys", "Sports", "Beauty", "Garden", "Office", "Clothing", "Shoes",
+    "Grocery", "Pets", "Automotive", "Music", "Health", "Tools", "Baby", "Crafts", "Outdoor", "Lighting",
+]  # fmt: skip
+ADJECTIVES = ["Classic", "Compact", "Deluxe", "Eco", "Pro", "Smart", "Ultra", "Vintage", "Travel", "Essential"]
+NOUNS = ["Kit", "Set", "Bundle", "Pack", "Edition", "Model", "Series", "Collection", "Box", "Duo"]
+CHANNEL_WEIGHTS = {Channel.WEB: 55, Channel.POS: 25, Channel.AMAZON: 12, Channel.WALMART: 5, Channel.OTHER: 3}
+# Share of a day's sales in each store-local hour: quiet nights, a lunch bump, an evening peak.
+HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 11, 12, 11, 10, 10, 11, 12, 13, 13, 11, 8, 5, 2]
+WEEKDAY_WEIGHTS = [0.9, 0.85, 0.9, 0.95, 1.1, 1.3, 1.2]  # Monday .. Sunday
+LINES_PER_SALE = [1, 1, 1, 1, 2, 2, 2, 3, 3, 4]  # mean 2.0
+REFUND_RATE = 0.03
+BATCH_ROWS = 5000
+
+
+@dataclass(frozen=True)
+class SeedPlan:
+    products: int
+    categories: int
+    days: int
+    sale_lines: int
+    seed: int
+
+
+@dataclass
+class SeedReport:
+    categories: int = 0
+    products: int = 0
+    sales: int = 0
+    sale_lines: int = 0
+    refunds: int = 0
+    movements: int = 0
+    seconds: float = 0.0
+
+
+class Progress:
+    """A one-line progress bar on stderr with rate and ETA."""
+
+    def __init__(self, total: int, label: str, stream=sys.stderr) -> None:
+        self.total, self.label, self.stream = total, label, stream
+        self.done = 0
+        self.started = time.monotonic()
+        self.shown_at = 0.0
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        now = time.monotonic()
+        if now - self.shown_at >= 0.5 or self.done >= self.total:
+            self.shown_at = now
+            elapsed = max(now - self.started, 1e-6)
+            rate = self.done / elapsed
+            eta = (self.total - self.done) / rate if rate else 0
+            self.stream.write(
+                f"\r{self.label}: {self.done:>11,}/{self.total:,} {100 * self.done / max(self.total, 1):5.1f}%"
+                f"  {rate:,.0f}/s  ETA {eta:4.0f}s "
+            )
+            self.stream.flush()
+
+    def finish(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def store_is_empty() -> bool:
+    return not (Product.objects.exists() or Category.objects.exists() or Sale.objects.exists())
+
+
+def store_reset() -> None:
+    """Delete the catalog, stock, ledger, sales and refunds (users and groups stay)."""
+    models = [RefundLine, Refund, StockMovement, SaleLine, Sale, StockLevel, Product, Category]
+    with connection.cursor() as cursor:
+        if connection.vendor == "mysql":
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+            for model in models:
+                cursor.execute(f"TRUNCATE TABLE {connection.ops.quote_name(model._meta.db_table)}")
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+        else:
+            with transaction.atomic():
+                for model in models:
+                    cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def seed_store(plan: SeedPlan, *, progress: bool = True, now: datetime | None = None) -> SeedReport:
+    """Write a whole store history ending now, deterministic for a given plan."""
+    started = time.monotonic()
+    now = now or datetime.now(UTC)
+    rng = random.Random(plan.seed)
+    report = SeedReport()
+    categories, products = _catalog(plan, rng)
+    report.categories, report.products = len(categories), len(products)
+
+    writer = _RowWriter(progress=Progress(plan.sale_lines, "sale lines") if progress else None)
+    with _bulk_session():
+        history = _History(rng=rng, products=products, writer=writer, now=now, daily_lines=plan.sale_lines / plan.days)
+        history.open_stock()
+        for sale_time, channel, lines in _sales(plan, rng, products, now):
+            history.sell(sale_time, channel, lines)
+        history.close()
+        writer.close()
+    if writer.progress:
+        writer.progress.finish()
+    report.sales, report.sale_lines = history.sales, history.lines
+    report.refunds, report.movements = history.refunds, history.movements
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# --- catalog ------------------------------------------------------------------------------------
+
+
+def _catalog(plan: SeedPlan, rng: random.Random) -> tuple[list[Category], list["_DemoProduct"]]:
+    names = [
+        CATEGORY_WORDS[i % len(CATEGORY_WORDS)]
+        + ("" if i < len(CATEGORY_WORDS) else f" {i // len(CATEGORY_WORDS) + 1}")
+        for i in range(plan.categories)
+    ]
+    categories = Category.objects.bulk_create([Category(name=name, slug=slugify(name)) for name in names])
+    categories = list(Category.objects.filter(name__in=names).order_by("id"))
+    product_rows = []
+    for number in range(1, plan.products + 1):
+        category = categories[rng.randrange(len(categories))]
+        price = Decimal(math.exp(rng.uniform(math.log(3), math.log(400)))).quantize(Decimal("0.01"))
+        product_rows.append(
+            Product(
+                sku=f"DEMO-{number:06d}",
+                name=f"{rng.choice(ADJECTIVES)} {category.name} {rng.choice(NOUNS)} {number}",
+                description=f"A demo product in {category.name}.",
+                category=category,
+                price=price,
+                cost=(price * Decimal(str(round(rng.uniform(0.35, 0.7), 2)))).quantize(Decimal("0.01")),
+            )
+        )
+    Product.objects.bulk_create(product_rows, batch_size=1000)
+    saved = list(Product.objects.filter(sku__startswith="DEMO-").select_related("category").order_by("id"))
+    # Long tail: a few products sell a lot, most sell a little (Zipf-like weights in a random order).
+    ranks = list(range(len(saved)))
+    rng.shuffle(ranks)
+    demo = [
+        _DemoProduct(
+            product.pk, product.sku, product.name, product.category_id, product.category.name,
+            product.price, product.cost, 1.0 / (rank + 1) ** 1.07, rng.choice([5, 10, 10, 15, 20]),
+        )
+        for product, rank in zip(saved, ranks, strict=True)
+    ]  # fmt: skip
+    return categories, demo
+
+
+@dataclass
+class _DemoProduct:
+    id: int
+    sku: str
+    name: str
+    category_id: int
+    category_name: str
+    price: Decimal
+    cost: Decimal
+    popularity: float
+    low_stock_threshold: int
+    stock: int = 0
+    restock_batch: int = 0
+
+
+# --- sales over time ----------------------------------------------------------------------------
+
+
+def _sales(plan: SeedPlan, rng: random.Random, products: list[_DemoProduct], now: datetime) -> Iterator[tuple]:
+    """Yield (sold_at, channel, [(product, quantity, unit_price)]) in time order, plan.sale_lines lines in all."""
+    today = store_today(now)
+    first_day = today - timedelta(days=plan.days - 1)
+    day_weights = [_day_weight(first_day + timedelta(days=i), i, plan.days) for i in range(plan.days)]
+    total_weight = sum(day_weights)
+    cumulative = list(_accumulate([p.popularity for p in products]))
+    channels, channel_weights = list(CHANNEL_WEIGHTS), list(CHANNEL_WEIGHTS.values())
+    hours = list(range(24))
+    remaining = plan.sale_lines
+    for index, weight in enumerate(day_weights):
+        day = first_day + timedelta(days=index)
+        lines_today = remaining if index == plan.days - 1 else round(plan.sale_lines * weight / total_weight)
+        lines_today = min(lines_today, remaining)
+        start = day_start(day)
+        span = (day_start(day + timedelta(days=1)) - start).total_seconds()
+        if day == today:  # today's sales happened so far
+            span = min(span, (now - start).total_seconds() - 1)
+        instants = []
+        budget = lines_today
+        while budget > 0:
+            size = min(rng.choice(LINES_PER_SALE), budget)
+            budget -= size
+            hour = rng.choices(hours, weights=HOUR_WEIGHTS)[0]
+            offset = min((hour + rng.random()) * 3600 * span / 86400, max(span, 0))
+            instants.append((offset, size))
+        instants.sort()
+        for offset, size in instants:
+            chosen = rng.choices(products, cum_weights=cumulative, k=size)
+            lines = [(product, 1 if rng.random() < 0.8 else rng.randint(2, 4), product.price) for product in chosen]
+            yield start + timedelta(seconds=offset), rng.choices(channels, weights=channel_weights)[0], lines
+        remaining -= lines_today
+
+
+def _day_weight(day: date, index: int, days: int) -> float:
+    season = 1 + 0.25 * math.sin(2 * math.pi * (day.timetuple().tm_yday - 80) / 365.25)
+    holiday = 1.8 if (day.month == 11 and day.day >= 24) or (day.month == 12 and day.day <= 22) else 1.0
+    growth = 0.75 + 0.5 * index / max(days - 1, 1)
+    return season * holiday * growth * WEEKDAY_WEIGHTS[day.weekday()]
+
+
+def _accumulate(values: list[float]) -> Iterator[float]:
+    total = 0.0
+    for value in values:
+        total += value
+        yield total
+
+
+# --- the store's history, played forward ----------------------------------------------------------
+
+
+class _History:
+    """Keeps each product's stock while sales, restocks and refunds happen in time order."""
+
+    def __init__(
+        self, *, rng: random.Random, products: list[_DemoProduct], writer: "_RowWriter", now: datetime,
+        daily_lines: float,
+    ):  # fmt: skip
+        self.rng, self.products, self.writer, self.now = rng, products, writer, now
+        self.daily_lines = daily_lines
+        self.pending_refunds: list[tuple] = []  # heap of (refund time, sequence, sale row, lines)
+        self.sales = self.lines = self.refunds = self.movements = 0
+        self.sale_id = _next_id(Sale)
+        self.line_id = _next_id(SaleLine)
+        self.refund_id = _next_id(Refund)
+        self.refund_line_id = _next_id(RefundLine)
+        self.movement_id = _next_id(StockMovement)
+        self.total_popularity = sum(p.popularity for p in products)
+
+    def open_stock(self) -> None:
+        for product in self.products:
+            # about a month of this product's expected demand (1.4 units per line on average)
+            expected_daily_units = 1.4 * self.daily_lines * product.popularity / self.total_popularity
+            product.restock_batch = max(5, round(expected_daily_units * 30))
+            product.stock = product.restock_batch
+
+    def sell(self, sold_at: datetime, channel: str, lines: list[tuple]) -> None:
+        self._refunds_until(sold_at)
+        if self.sales == 0:
+            self._opening_movements(sold_at - timedelta(hours=1))
+        sale_id = self.sale_id
+        self.sale_id += 1
+        total = Decimal("0.00")
+        line_rows = []
+        for product, quantity, unit_price in lines:
+            if product.stock < quantity:
+                self._movement(product, max(product.restock_batch, quantity), MovementReason.RESTOCK, sold_at,
+                               note="Demo restock")  # fmt: skip
+            line_total = unit_price * quantity
+            total += line_total
+            line_id = self.line_id
+            self.line_id += 1
+            line_rows.append((line_id, product, quantity, unit_price))
+            self.writer.add(
+                "line",
+                (line_id, sale_id, product.id, quantity, unit_price, line_total, product.cost, 0, product.sku,
+                 product.name, product.category_id, product.category_name, sold_at, channel),
+            )  # fmt: skip
+            self._movement(product, -quantity, MovementReason.SALE, sold_at, sale_line_id=line_id)
+        refunded = self.rng.random() < REFUND_RATE
+        refund_at = sold_at + timedelta(days=self.rng.randint(1, 14), hours=self.rng.randint(0, 8))
+        sale_row = [sale_id, f"S{sold_at:%y%m%d}-{sale_id:08X}", channel, SaleStatus.COMPLETED, sold_at, total,
+                    Decimal("0.00"), sold_at, "", "", ""]  # fmt: skip
+        if refunded and refund_at < self.now:
+            heapq.heappush(self.pending_refunds, (refund_at, sale_id, sale_row, line_rows))
+        else:
+            self.writer.add("sale", tuple(sale_row))
+        self.sales += 1
+        self.lines += len(lines)
+        if self.writer.progress:
+            self.writer.progress.advance(len(lines))
+
+    def close(self) -> None:
+        self._refunds_until(self.now)
+        self._end_state()
+        self.writer.flush_all()
+        StockLevel.objects.bulk_create(
+            [StockLevel(product_id=p.id, quantity=p.stock, low_stock_threshold=p.low_stock_threshold)
+             for p in self.products],
+            batch_size=1000,
+        )  # fmt: skip
+
+    def _opening_movements(self, at: datetime) -> None:
+        for product in self.products:
+            stock, product.stock = product.stock, 0
+            if stock:
+                self._movement(product, stock, MovementReason.INITIAL, at, note="Opening stock")
+
+    def _refunds_until(self, moment: datetime) -> None:
+        while self.pending_refunds and self.pending_refunds[0][0] <= moment:
+            refund_at, _, sale_row, line_rows = heapq.heappop(self.pending_refunds)
+            self._refund(refund_at, sale_row, line_rows)
+
+    def _refund(self, refund_at: datetime, sale_row: list, line_rows: list[tuple]) -> None:
+        whole = self.rng.random() < 0.6
+        chosen = line_rows if whole else [self.rng.choice(line_rows)]
+        restock = self.rng.random() < 0.8
+        refund_id = self.refund_id
+        self.refund_id += 1
+        amount = Decimal("0.00")
+        for line_id, product, quantity, unit_price in chosen:
+            refund_quantity = quantity if whole else self.rng.randint(1, quantity)
+            line_amount = unit_price * refund_quantity
+            amount += line_amount
+            self.writer.add("refund_line", (self.refund_line_id, refund_id, line_id, refund_quantity, line_amount))
+            self.writer.refunded[line_id] = refund_quantity
+            self.refund_line_id += 1
+            if restock:
+                self._movement(product, refund_quantity, MovementReason.REFUND, refund_at, refund_id=refund_id)
+        fully = whole and all(self.writer.refunded.get(line[0]) == line[2] for line in line_rows)
+        sale_row[3] = SaleStatus.REFUNDED if fully else SaleStatus.PARTIALLY_REFUNDED
+        sale_row[6] = amount
+        self.writer.add("sale", tuple(sale_row))
+        self.writer.add("refund", (refund_id, sale_row[0], amount, restock, "Demo refund", refund_at))
+        self.refunds += 1
+
+    def _end_state(self) -> None:
+        """Leave some products out of stock and some low, as a real store would be on any given day."""
+        at = self.now - timedelta(minutes=1)
+        for product in self.products:
+            roll = self.rng.random()
+            target = 0 if roll < 0.03 else self.rng.randint(1, product.low_stock_threshold) if roll < 0.10 else None
+            if target is not None and product.stock != target:
+                self._movement(product, target - product.stock, MovementReason.CORRECTION, at, note="Stock count")
+
+    def _movement(self, product: _DemoProduct, delta: int, reason: str, at: datetime, *, note: str = "",
+                  sale_line_id: int | None = None, refund_id: int | None = None) -> None:  # fmt: skip
+        product.stock += delta
+        self.writer.add(
+            "movement",
+            (self.movement_id, product.id, delta, product.stock, str(reason), note, sale_line_id, refund_id, at),
+        )
+        self.movement_id += 1
+        self.movements += 1
+
+
+def _next_id(model) -> int:
+    last = model.objects.order_by("-id").values_list("id", flat=True).first()
+    return (last or 0) + 1
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _insert_sql(model, columns: list[str]) -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+
+
+TABLES: dict[str, tuple] = {
+    "sale": (
+        Sale,
+        [
+            "id",
+            "number",
+            "channel",
+            "status",
+            "sold_at",
+            "total",
+            "refunded_total",
+            "created_at",
+            "customer_email",
+            "note",
+            "request_fingerprint",
+        ],
+    ),  # fmt: skip
+    "line": (
+        SaleLine,
+        [
+            "id",
+            "sale_id",
+            "product_id",
+            "quantity",
+            "unit_price",
+            "line_total",
+            "unit_cost",
+            "refunded_quantity",
+            "sku",
+            "product_name",
+            "category_id",
+            "category_name",
+            "sold_at",
+            "channel",
+        ],
+    ),  # fmt: skip
+    "refund": (Refund, ["id", "sale_id", "amount", "restocked", "reason", "created_at"]),
+    "refund_line": (RefundLine, ["id", "refund_id", "sale_line_id", "quantity", "amount"]),
+    "movement": (
+        StockMovement,
+        ["id", "product_id", "delta", "quantity_after", "reason", "note", "sale_line_id", "refund_id", "created_at"],
+    ),
+}
+# Parents before children, so that foreign keys hold at every commit.
+FLUSH_ORDER = ["sale", "line", "refund", "refund_line", "movement"]
+
+
+class _RowWriter:
+    """Buffers rows per table and writes them in bulk, parents first.
+
+    On MySQL/MariaDB the rows go through `LOAD DATA LOCAL INFILE` on a connection of its own (the
+    only one that enables local files), several times faster than multi-row INSERTs whose
+    parameters are escaped one by one in Python; elsewhere through `executemany`.
+    """
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.rows: dict[str, list[tuple]] = {name: [] for name in TABLES}
+        self.refunded: dict[int, int] = {}
+        self.loader = _MySQLLoader() if connection.vendor == "mysql" else None
+
+    def add(self, table: str, row: tuple) -> None:
+        self.rows[table].append(row)
+        if len(self.rows["movement"]) >= BATCH_ROWS * 20:
+            self.flush_all()
+
+    def flush_all(self) -> None:
+        for name in FLUSH_ORDER:
+            rows = self.rows[name]
+            if name == "line" and self.refunded:
+                rows = [row[:7] + (self.refunded.pop(row[0], 0),) + row[8:] for row in rows]
+            if rows:
+                model, columns = TABLES[name]
+                if self.loader:
+                    self.loader.load(model._meta.db_table, columns, rows)
+                else:
+                    with connection.cursor() as cursor:
+                        cursor.executemany(_insert_sql(model, columns), rows)
+            self.rows[name] = []
+        if self.refunded:  # refunds of lines written in an earlier batch
+            update = (
+                f"UPDATE {connection.ops.quote_name(SaleLine._meta.db_table)} SET refunded_quantity = %s WHERE id = %s"
+            )
+            params = [(quantity, line_id) for line_id, quantity in self.refunded.items()]
+            if self.loader:
+                self.loader.executemany(update, params)
+            else:
+                with connection.cursor() as cursor:
+                    cursor.executemany(update, params)
+            self.refunded = {}
+
+    def close(self) -> None:
+        if self.loader:
+            self.loader.close()
+
+
+class _MySQLLoader:
+    def __init__(self) -> None:
+        import MySQLdb
+
+        params = connection.get_connection_params()
+        params.pop("init_command", None)
+        self.connection = MySQLdb.connect(**params, local_infile=True)
+        self.connection.autocommit(False)
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0, sql_mode = 'STRICT_TRANS_TABLES'")
+        self.directory = tempfile.TemporaryDirectory(prefix="shopdesk-seed-")
+
+    def load(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        path = os.path.join(self.directory.name, f"{table}.tsv")
+        with open(path, "w", encoding="utf-8", newline="\n") as file:
+            file.write("\n".join("\t".join(map(_tsv, row)) for row in rows))
+            file.write("\n")
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"LOAD DATA LOCAL INFILE %s INTO TABLE `{table}` CHARACTER SET utf8mb4 "
+                f"FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' ({', '.join(f'`{c}`' for c in columns)})",
+                [path],
+            )
+            if cursor.rowcount != len(rows) or self.connection.warning_count():
+                cursor.execute("SHOW WARNINGS LIMIT 5")
+                raise RuntimeError(f"Loading {table}: {cursor.rowcount} of {len(rows)} rows; {cursor.fetchall()}")
+        self.connection.commit()
+
+    def executemany(self, sql: str, params: list[tuple]) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+        self.connection.commit()
+
+    def close(self) -> None:
+        self.connection.close()
+        self.directory.cleanup()
+
+
+def _tsv(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+    return str(value)
+
+
+class _bulk_session:
+    """Elsewhere than MySQL (where the loader commits batch by batch), write the whole history in one transaction."""
+
+    def __enter__(self):
+        self.atomic = None if connection.vendor == "mysql" else transaction.atomic()
+        if self.atomic:
+            self.atomic.__enter__()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.atomic:
+            return self.atomic.__exit__(exc_type, exc, tb)
+        return False

@@ -1,0 +1,73 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import F, Q, Sum
+
+from catalog.models import Category, Product
+from inventory.models import StockLevel, StockMovement
+from inventory.selectors import ledger_violations
+from sales.models import Refund, Sale, SaleLine
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def seed(**options):
+    out = StringIO()
+    call_command("seed_demo", no_progress=True, stdout=out, **options)
+    return out.getvalue()
+
+
+def test_seed_demo_writes_a_consistent_store():
+    seed(products=40, categories=5, days=60, sales=3000, seed=7)
+
+    assert (Category.objects.count(), Product.objects.count(), StockLevel.objects.count()) == (5, 40, 40)
+    assert SaleLine.objects.count() == 3000
+    assert ledger_violations() == []
+    assert not Sale.objects.annotate(lines_total=Sum("lines__line_total")).exclude(total=F("lines_total")).exists()
+    refunded = Sale.objects.filter(refunds__isnull=False).annotate(refunds_total=Sum("refunds__amount"))
+    assert not refunded.exclude(refunded_total=F("refunds_total")).exists()
+    assert not Sale.objects.filter(refunds__isnull=True).exclude(refunded_total=0, status="completed").exists()
+    line_refunds = SaleLine.objects.annotate(refunded=Sum("refund_lines__quantity"))
+    assert not line_refunds.exclude(Q(refunded__isnull=True, refunded_quantity=0) | Q(refunded_quantity=F("refunded")))
+    assert StockMovement.objects.filter(reason="sale").count() == 3000
+    assert Refund.objects.exists()
+
+
+def test_seed_demo_has_a_realistic_shape():
+    seed(products=60, categories=6, days=28, sales=6000, seed=3)
+
+    channels = set(Sale.objects.values_list("channel", flat=True))
+    assert {"web", "pos", "amazon"} <= channels
+    by_product = list(SaleLine.objects.values("product").annotate(units=Sum("quantity")).order_by("-units"))
+    # long tail: the best seller sells several times the median product
+    assert by_product[0]["units"] > 3 * by_product[len(by_product) // 2]["units"]
+    assert (
+        StockLevel.objects.filter(quantity=0).exists()
+        or StockLevel.objects.filter(quantity__lte=F("low_stock_threshold")).exists()
+    )
+
+
+def test_seed_demo_is_deterministic_for_a_seed():
+    def fingerprint():
+        return list(SaleLine.objects.order_by("id").values_list("sku", "quantity", "unit_price", "channel")[:200])
+
+    seed(products=20, categories=3, days=10, sales=500, seed=11)
+    first = fingerprint()
+    seed(products=20, categories=3, days=10, sales=500, seed=11, reset=True)
+    assert fingerprint() == first
+
+
+def test_seed_demo_refuses_to_add_to_an_existing_store_without_reset():
+    seed(products=5, categories=1, days=2, sales=10)
+    with pytest.raises(CommandError, match="--reset"):
+        seed(products=5, categories=1, days=2, sales=10)
+    assert "not seeding" in seed(products=5, categories=1, days=2, sales=10, if_empty=True)
+    assert SaleLine.objects.count() == 10
+
+
+def test_seed_demo_rejects_nonsense_sizes():
+    with pytest.raises(CommandError):
+        seed(products=0)
+    with pytest.raises(CommandError):
+        seed(products=2, categories=5)
