@@ -71,7 +71,7 @@ SEND_TIMEOUT_SECONDS = 5
 # A burst of 1,000 sales a second must not become 1,000 frames a second on every screen: the feed
 # shows the newest few, and the snapshot that follows carries `recent_sales` anyway.
 MAX_SALE_EVENTS_PER_ROUND = 50
-PERIODIC_CACHE_KEY = "insights:dashboard:periodic:{slot}"
+PERIODIC_CACHE_KEY = "insights:dashboard:periodic:{period}:{slot}"
 CENT = Decimal("0.01")
 
 
@@ -281,7 +281,11 @@ class DashboardBroadcaster:
             return True
         slot = int(time.time() // self.periodic)
         try:
-            return cache.add(PERIODIC_CACHE_KEY.format(slot=slot), os.getpid(), timeout=max(1, int(self.periodic * 2)))
+            return cache.add(
+                PERIODIC_CACHE_KEY.format(period=self.periodic, slot=slot),
+                os.getpid(),
+                timeout=max(1, int(self.periodic * 2)),
+            )
         except Exception:  # a cache that is down must not stop the refresh; the send will tell
             logger.warning("Dashboard refresh: cache unavailable, sending without the cross-process claim")
             return True

@@ -1,0 +1,262 @@
+"""The broadcaster on its own: coalescing, crossings, periodic refresh, Redis outages, the in-memory layer."""
+
+import asyncio
+import logging
+import shutil
+import subprocess
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from channels.db import database_sync_to_async
+from rest_framework_simplejwt.tokens import AccessToken
+
+from catalog.tests.factories import ProductFactory
+from insights import realtime
+from sales.models import Sale
+from sales.services import sale_record
+
+from .ws_support import (  # noqa: F401  (the fixtures are found by their names, "broadcaster" and "redis_layer")
+    broadcaster_fixture,
+    communicator,
+    connect_with_snapshot,
+    free_port,
+    receive_until,
+    redis_layer_fixture,
+    redis_layer_settings,
+    settle,
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "threshold", "expected", "reason"),
+    [
+        (12, 11, 10, [], "sale"),
+        (12, 10, 10, ["stock.low"], "sale"),
+        (11, 3, 10, ["stock.low"], "sale"),
+        (10, 9, 10, [], "sale"),
+        (9, 0, 10, ["stock.out"], "sale"),
+        (20, 0, 10, ["stock.low", "stock.out"], "sale"),
+        (0, 0, 10, [], "sale"),
+        (0, 5, 10, [], "restock"),
+        (5, 20, 10, [], "restock"),
+        (1, 0, 0, ["stock.low", "stock.out"], "damage"),
+        (8, 8, 8, ["stock.low"], "threshold"),
+        (8, 8, 5, [], "threshold"),
+    ],
+)
+def test_stock_crossings(old, new, threshold, expected, reason):
+    assert (
+        realtime.stock_crossings(old_quantity=old, new_quantity=new, low_stock_threshold=threshold, reason=reason)
+        == expected
+    )
+
+
+def test_json_types_turns_decimals_and_datetimes_into_strings():
+    moment = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    assert realtime.json_types({"a": Decimal("19.90"), "b": [moment], "c": None}) == {
+        "a": "19.90",
+        "b": ["2026-11-24T09:30:00Z"],
+        "c": None,
+    }
+
+
+class CountingCompute:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> dict:
+        self.calls += 1
+        return {"call": self.calls}
+
+
+def test_a_thousand_notifications_in_a_second_cost_a_handful_of_snapshots(redis_layer):
+    compute = CountingCompute()
+    subject = realtime.DashboardBroadcaster(periodic=None, compute=compute)
+    try:
+        started = time.monotonic()
+        for index in range(1000):
+            subject.notify(sale={"id": index})
+            time.sleep(max(0.0, started + (index + 1) / 1000 - time.monotonic()))
+        elapsed = time.monotonic() - started
+        time.sleep(subject.debounce * 3)  # the trailing round
+        assert elapsed < 1.5
+        assert 2 <= compute.calls <= elapsed / subject.debounce + 1
+        assert subject.computations == compute.calls
+    finally:
+        subject.stop()
+
+
+def test_notifications_at_once_make_one_round(redis_layer):
+    compute = CountingCompute()
+    subject = realtime.DashboardBroadcaster(periodic=None, compute=compute)
+    try:
+        for index in range(1000):
+            subject.notify(sale={"id": index})
+        time.sleep(subject.debounce * 3)
+        assert compute.calls == 1
+    finally:
+        subject.stop()
+
+
+def test_in_memory_layer_without_local_clients_computes_nothing(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    compute = CountingCompute()
+    subject = realtime.DashboardBroadcaster(periodic=None, compute=compute)
+    subject.notify()
+    subject.run_round(periodic=False)
+    subject.stop()
+    assert compute.calls == 0
+
+
+def test_after_fork_forgets_the_parents_thread_and_pending_work(redis_layer):
+    compute = CountingCompute()
+    subject = realtime.DashboardBroadcaster(periodic=None, compute=compute)
+    subject.notify(sale={"id": 1})
+    subject.after_fork()
+    assert subject.compute is compute
+    subject.flush_at_exit()
+    assert compute.calls == 0  # nothing pending in the child
+    subject.stop()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_periodic_refresh_arrives_without_any_write(redis_layer, broadcaster, make_user):
+    user = await database_sync_to_async(make_user)("sales.view_sale")
+    client = communicator(f"/ws/dashboard/?token={AccessToken.for_user(user)}")
+    await connect_with_snapshot(client)
+    compute = CountingCompute()
+    subject = realtime.DashboardBroadcaster(periodic=1, compute=compute)
+    subject.start()
+    try:
+        [update] = await receive_until(client, "dashboard.update", timeout=3)
+        assert update["data"] == {"call": 1}
+    finally:
+        await database_sync_to_async(subject.stop)()
+    await client.disconnect()
+
+
+def test_one_process_per_boundary_sends_the_periodic_refresh(redis_layer):
+    """Two broadcasters sharing a cache (two server processes) claim each boundary once between them."""
+    first, second = CountingCompute(), CountingCompute()
+    processes = [realtime.DashboardBroadcaster(compute=first), realtime.DashboardBroadcaster(compute=second)]
+    to_boundary = realtime.PERIODIC_SECONDS - time.time() % realtime.PERIODIC_SECONDS
+    if to_boundary < 1:
+        time.sleep(to_boundary + 0.01)
+    for process in processes:
+        process.run_round(periodic=True)
+    assert first.calls + second.calls == 1
+    assert first.calls == 1
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_pending_push_is_sent_at_exit(redis_layer, broadcaster, make_user):
+    user = await database_sync_to_async(make_user)("sales.view_sale")
+    client = communicator(f"/ws/dashboard/?token={AccessToken.for_user(user)}")
+    await connect_with_snapshot(client)
+    subject = realtime.DashboardBroadcaster(periodic=None, debounce=60, compute=CountingCompute())
+    subject.notify(sale={"id": 7})
+    await database_sync_to_async(subject.flush_at_exit)()  # what atexit does, long before the debounce ends
+    messages = await receive_until(client, "dashboard.update", timeout=2)
+    assert [m["type"] for m in messages] == ["sale.recorded", "dashboard.update"]
+    assert messages[0]["data"] == {"id": 7}
+    await database_sync_to_async(subject.stop)()
+    await client.disconnect()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_in_memory_layer_delivers_through_the_servers_event_loop(settings, broadcaster, make_user):
+    """Without REDIS_URL (make run on a laptop) the pushes still reach this process's clients."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    product = await database_sync_to_async(ProductFactory)(initial_stock=5, low_stock_threshold=1)
+    user = await database_sync_to_async(make_user)("sales.view_sale")
+    await settle()  # the product's own push goes now, before the client connects
+    client = communicator(f"/ws/dashboard/?token={AccessToken.for_user(user)}")
+    await connect_with_snapshot(client)
+
+    await database_sync_to_async(sale_record)(lines=[{"product": product, "quantity": 1}])
+
+    messages = await receive_until(client, "dashboard.update")
+    assert [m["type"] for m in messages] == ["sale.recorded", "dashboard.update"]
+    assert messages[1]["data"]["today"]["orders"] == 1
+    await client.disconnect()
+
+
+# --- Redis going away and coming back --------------------------------------------------------
+
+
+class PrivateRedis:
+    """A redis-server of this test's own, which it can stop and start without disturbing anyone else."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout != b"PONG\n":
+            assert time.monotonic() < deadline, "private redis-server did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def private_redis():
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed (Debian package redis-server)")
+    server = PrivateRedis()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.redis
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_redis_outage_never_fails_a_sale_and_pushes_resume(
+    settings, private_redis, broadcaster, make_user, caplog
+):
+    settings.CHANNEL_LAYERS = redis_layer_settings(private_redis.url)
+    product = await database_sync_to_async(ProductFactory)(initial_stock=10, low_stock_threshold=0)
+    user = await database_sync_to_async(make_user)("sales.view_sale")
+    await settle()
+    client = communicator(f"/ws/dashboard/?token={AccessToken.for_user(user)}")
+    await connect_with_snapshot(client)
+
+    await asyncio.to_thread(private_redis.stop)
+    with caplog.at_level(logging.WARNING, logger="insights.realtime"):
+        sale = await database_sync_to_async(sale_record)(lines=[{"product": product, "quantity": 1}])
+        await settle()
+    assert await database_sync_to_async(Sale.objects.filter(pk=sale.pk).exists)()
+    assert "Dashboard broadcast failed" in caplog.text
+
+    await asyncio.to_thread(private_redis.start)
+    # The consumer's subscription is restored by the layer's reader; give it its retry interval.
+    deadline = time.monotonic() + 15
+    while True:
+        await database_sync_to_async(sale_record)(lines=[{"product": product, "quantity": 1}])
+        try:
+            messages = await receive_until(client, "dashboard.update", timeout=2)
+            break
+        except (AssertionError, TimeoutError):
+            assert time.monotonic() < deadline, "pushes did not resume after Redis came back"
+    update = messages[-1]["data"]
+    assert update["today"]["orders"] == await database_sync_to_async(Sale.objects.count)()
+    await client.disconnect()
