@@ -14,3 +14,14 @@ def product_list() -> QuerySet[Product]:
         stock=F("stock_level__quantity"),
         low_stock_threshold=F("stock_level__low_stock_threshold"),
     )
+
+
+PRODUCT_FIELDS = (
+    "id", "sku", "name", "description", "category", "category_name", "price", "cost", "is_active", "stock",
+    "low_stock_threshold", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def product_rows(products: QuerySet[Product]) -> QuerySet:
+    """The product JSON's fields as plain dicts: hot reads skip model instances and serializer objects."""
+    return products.annotate(category_name=F("category__name")).values(*PRODUCT_FIELDS)

@@ -63,3 +63,15 @@ class ProductSerializer(serializers.ModelSerializer):
         if "low_stock_threshold" not in data or data["low_stock_threshold"] is None:
             data["low_stock_threshold"] = settings.DEFAULT_LOW_STOCK_THRESHOLD
         return data
+
+
+def product_representation(row: dict) -> dict:
+    """Render a row of `selectors.product_rows` exactly as ProductSerializer renders a product."""
+    cost = row["cost"]
+    threshold = row["low_stock_threshold"]
+    return {
+        **row,
+        "price": f"{row['price']:.2f}",
+        "cost": None if cost is None else f"{cost:.2f}",
+        "low_stock_threshold": settings.DEFAULT_LOW_STOCK_THRESHOLD if threshold is None else threshold,
+    }

@@ -1,8 +1,12 @@
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
+from rest_framework.response import Response
 
 from . import selectors, services
 from .filters import ProductFilter
-from .serializers import CategorySerializer, ProductSerializer
+from .models import Product
+from .serializers import CategorySerializer, ProductSerializer, product_representation
 
 
 class CategoryViewSet(viewsets.ModelViewSet):
@@ -24,7 +28,12 @@ class CategoryViewSet(viewsets.ModelViewSet):
         services.category_delete(category=instance)
 
 
+@extend_schema_view(
+    list=extend_schema(responses=ProductSerializer(many=True)), retrieve=extend_schema(responses=ProductSerializer)
+)
 class ProductViewSet(viewsets.ModelViewSet):
+    """Products; reads render plain rows (the hottest routes of the API), writes go through the services."""
+
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
     search_fields = ["name", "sku", "description"]
@@ -33,6 +42,18 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return selectors.product_list()
+
+    def list(self, request, *args, **kwargs):
+        rows = selectors.product_rows(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response([product_representation(row) for row in page])
+
+    def retrieve(self, request, *args, **kwargs):
+        try:
+            row = selectors.product_rows(self.get_queryset()).get(pk=int(kwargs["pk"]))
+        except (Product.DoesNotExist, ValueError) as error:
+            raise Http404 from error
+        return Response(product_representation(row))
 
     def perform_create(self, serializer):
         product = services.product_create(actor=self.request.user, **serializer.validated_data)

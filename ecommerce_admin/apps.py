@@ -9,6 +9,10 @@ class EcommerceAdminConfig(AppConfig):
     def ready(self) -> None:
         # Models added after the roles migration get their permissions into the groups too.
         post_migrate.connect(_roles_sync_after_migrate, dispatch_uid="ecommerce_admin.roles_sync")
+        from . import schema  # noqa: F401  (registers the OpenAPI extension for our JWT authentication)
+        from .authentication import connect_invalidation
+
+        connect_invalidation()
 
 
 def _roles_sync_after_migrate(sender, **kwargs) -> None:

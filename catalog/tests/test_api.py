@@ -252,3 +252,16 @@ def test_category_create_rejects_duplicate_name(client_as):
     response = client_as("catalog.add_category").post("/api/v1/categories/", {"name": "Books"})
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "name" in response.json()
+
+
+def test_product_list_and_detail_render_exactly_like_the_serializer(client_as):
+    from catalog.selectors import product_list
+    from catalog.serializers import ProductSerializer
+
+    product = ProductFactory(cost=None, initial_stock=3, low_stock_threshold=2, description="d")
+    ProductFactory(price=Decimal("1234.50"), cost=Decimal("0"))
+    client = client_as("catalog.view_product")
+    expected = [dict(ProductSerializer(p).data) for p in product_list().order_by("id")]
+
+    assert client.get("/api/v1/products/").json()["results"] == expected
+    assert client.get(f"/api/v1/products/{product.pk}/").json() == expected[0]

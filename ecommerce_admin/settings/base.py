@@ -168,11 +168,15 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- REST framework -------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "ecommerce_admin.authentication.CachedJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["ecommerce_admin.permissions.ModelPermissions"],
     "DEFAULT_PAGINATION_CLASS": "ecommerce_admin.pagination.PageNumberPagination",
+    "DEFAULT_RENDERER_CLASSES": [
+        "ecommerce_admin.renderers.ORJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",

@@ -57,12 +57,11 @@ def test_me_without_credentials_is_401(api):
     assert api.get("/api/v1/auth/me").status_code == HTTPStatus.UNAUTHORIZED
 
 
-def test_token_endpoint_is_throttled_with_retry_after(api, user, settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth_token": "3/min"}}
-    cache.clear()
+def test_token_endpoint_is_throttled_with_retry_after(api, user, monkeypatch):
     from rest_framework.throttling import ScopedRateThrottle
 
-    ScopedRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth_token": "3/min"})
+    cache.clear()
     try:
         statuses = [obtain(api, password="wrong").status_code for _ in range(4)]
         assert statuses == [401, 401, 401, 429]
@@ -71,9 +70,6 @@ def test_token_endpoint_is_throttled_with_retry_after(api, user, settings):
         assert int(limited["Retry-After"]) > 0
         assert limited.json()["code"] == "throttled"
     finally:
-        from rest_framework.settings import api_settings
-
-        ScopedRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
         cache.clear()
 
 
@@ -84,3 +80,48 @@ def test_role_groups_exist_with_expected_permissions(make_user):
     assert manager.has_perm("sales.add_sale")
     assert analyst.has_perm("sales.view_sale")
     assert not analyst.has_perm("catalog.change_product")
+
+
+def bearer(api, username="ana"):
+    response = obtain(api, username)
+    assert response.status_code == HTTPStatus.OK, response.json()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
+    return api
+
+
+def test_cached_user_loses_a_revoked_permission_at_once(api, make_user):
+    from django.contrib.auth.models import Permission
+
+    user = make_user("catalog.view_product", username="direct")
+    client = bearer(api, "direct")
+    assert client.get("/api/v1/products/").status_code == HTTPStatus.OK
+    user.user_permissions.remove(Permission.objects.get(codename="view_product"))
+    assert client.get("/api/v1/products/").status_code == HTTPStatus.FORBIDDEN
+
+
+def test_cached_user_loses_a_group_permission_at_once(api, make_user):
+    from django.contrib.auth.models import Group, Permission
+
+    make_user(groups=("Analyst",), username="grouped")
+    client = bearer(api, "grouped")
+    assert client.get("/api/v1/products/").status_code == HTTPStatus.OK
+    Group.objects.get(name="Analyst").permissions.remove(Permission.objects.get(codename="view_product"))
+    assert client.get("/api/v1/products/").status_code == HTTPStatus.FORBIDDEN
+
+
+def test_cached_user_that_is_deactivated_is_refused(api, user):
+    client = bearer(api)
+    assert client.get("/api/v1/auth/me/").status_code == HTTPStatus.OK
+    user.is_active = False
+    user.save()
+    assert client.get("/api/v1/auth/me/").status_code == HTTPStatus.UNAUTHORIZED
+
+
+def test_jwt_requests_reuse_the_cached_user(api, user, django_assert_num_queries):
+    from catalog.tests.factories import ProductFactory
+
+    ProductFactory()
+    client = bearer(api)
+    client.get("/api/v1/products/")
+    with django_assert_num_queries(2):  # COUNT and the page: no user or permission query
+        assert client.get("/api/v1/products/").status_code == HTTPStatus.OK
