@@ -342,7 +342,7 @@ class _History:
             self.refund_line_id += 1
             if restock:
                 self._movement(product, refund_quantity, MovementReason.REFUND, refund_at, refund_id=refund_id)
-        fully = whole and all(self.writer.refunded.get(line[0]) == line[2] for line in line_rows)
+        fully = all(self.writer.refunded.get(line[0]) == line[2] for line in line_rows)
         sale_row[3] = SaleStatus.REFUNDED if fully else SaleStatus.PARTIALLY_REFUNDED
         sale_row[6] = amount
         self.writer.add("sale", tuple(sale_row))
