@@ -8,16 +8,17 @@ that was sent but refused never falls back to the session. Without a token, chan
 middleware reads the session cookie of a user logged into the admin.
 
 The consumer decides what an anonymous or unauthorised user gets (close codes 4401 and 4403);
-this module only says who the user is.
+this module only says who the user is, in `scope["user"]`.
 """
 
+import asyncio
+import time
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
-from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -27,8 +28,6 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 TOKEN_QUERY_PARAMETER = "token"
-# Set in the scope for the consumer and the logs: "jwt", "session" or None.
-AUTH_METHOD_KEY = "auth_method"
 
 
 def raw_token_from_scope(scope: dict[str, Any]) -> bytes | None:
@@ -43,37 +42,96 @@ def raw_token_from_scope(scope: dict[str, Any]) -> bytes | None:
     return None
 
 
-@database_sync_to_async
-def user_from_raw_token(raw_token: bytes) -> Any:
-    """Return the active user a valid access token names, or AnonymousUser."""
+def permissions_of(user: Any) -> frozenset[str]:
+    """Return the user's permissions as "app_label.codename" strings (none for an anonymous user)."""
+    return frozenset(user.get_all_permissions()) if user.is_authenticated else frozenset()
+
+
+def _authenticate_token(raw_token: bytes) -> tuple[Any, frozenset[str], float]:
+    """Return the user, their permissions and the token's expiry (epoch seconds; 0 when refused)."""
     authentication = JWTAuthentication()
     try:
-        return authentication.get_user(authentication.get_validated_token(raw_token))
+        token = authentication.get_validated_token(raw_token)
+        user = authentication.get_user(token)
     except (InvalidToken, TokenError, AuthenticationFailed):
-        return AnonymousUser()
+        return AnonymousUser(), frozenset(), 0.0
+    return user, permissions_of(user), float(token["exp"])
 
 
-class JWTAuthMiddleware(BaseMiddleware):
-    """Put the user named by a JWT in `scope["user"]`, overriding the session when a token is sent."""
+# A burst of connections presenting one token (a wall of screens, a load test, every tab of one
+# person reconnecting after a deploy) costs one database trip, not one each: the result of a
+# successful check is kept for a few seconds, and lookups of a token already under way are shared.
+# The price: a user deactivated, or a permission withdrawn, within those seconds after a successful
+# connection can still open connections with that same token until they pass. Refusals are never kept.
+TOKEN_CACHE_SECONDS = 5.0
+TOKEN_CACHE_MAX_ENTRIES = 10_000
+_token_cache: dict[bytes, tuple[float, Any, frozenset[str]]] = {}
+_token_lookups: dict[tuple[asyncio.AbstractEventLoop, bytes], asyncio.Task] = {}
+
+
+async def authenticate_token(raw_token: bytes) -> tuple[Any, frozenset[str]]:
+    """Return the user a JWT names and their permissions, in at most one database trip per token and burst."""
+    cached = _token_cache.get(raw_token)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1], cached[2]
+    loop = asyncio.get_running_loop()
+    key = (loop, raw_token)
+    task = _token_lookups.get(key)
+    if task is None:
+        # Not thread-sensitive: read-only lookups may run side by side on the executor's threads.
+        task = loop.create_task(database_sync_to_async(_authenticate_token, thread_sensitive=False)(raw_token))
+        _token_lookups[key] = task
+        task.add_done_callback(lambda _: _token_lookups.pop(key, None))
+    user, permissions, expires_at = await asyncio.shield(task)
+    if user.is_authenticated:
+        if len(_token_cache) >= TOKEN_CACHE_MAX_ENTRIES:
+            _token_cache.clear()
+        keep = min(TOKEN_CACHE_SECONDS, expires_at - time.time())
+        if keep > 0:
+            _token_cache[raw_token] = (time.monotonic() + keep, user, permissions)
+    return user, permissions
+
+
+class PermissionsMiddleware:
+    """Put the session user's permissions in `scope["permissions"]` (inside channels' auth stack)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        scope = dict(scope)
+        permissions = await database_sync_to_async(permissions_of, thread_sensitive=False)(scope["user"])
+        return await self.inner(dict(scope, permissions=permissions), receive, send)
+
+
+class JWTAuthMiddleware:
+    """Authenticate by the JWT when one is sent, else by the session cookie (channels' auth stack).
+
+    Sets `scope["user"]` and `scope["permissions"]`, so the consumer decides without a query.
+    A token that is sent but refused leaves the user anonymous: it never falls back to the session.
+    The token path skips the session middleware and makes at most one trip to a database thread
+    (user, then permissions): with a thousand clients connecting at once, a second trip per client
+    would queue every client's second step behind every client's first one, and daphne gives up on
+    a handshake that is not accepted within 5 seconds.
+    """
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.session_auth = AuthMiddlewareStack(PermissionsMiddleware(inner))
+
+    async def __call__(self, scope, receive, send):
         try:
             raw_token = raw_token_from_scope(scope)
         except AuthenticationFailed:
-            scope["user"], scope[AUTH_METHOD_KEY] = AnonymousUser(), "jwt"
-        else:
-            if raw_token is not None:
-                scope["user"], scope[AUTH_METHOD_KEY] = await user_from_raw_token(raw_token), "jwt"
-            else:
-                user = scope.get("user")
-                scope[AUTH_METHOD_KEY] = "session" if user is not None and user.is_authenticated else None
-        return await super().__call__(scope, receive, send)
+            return await self.inner(dict(scope, user=AnonymousUser(), permissions=frozenset()), receive, send)
+        if raw_token is None:
+            return await self.session_auth(scope, receive, send)
+        user, permissions = await authenticate_token(raw_token)
+        return await self.inner(dict(scope, user=user, permissions=permissions), receive, send)
 
 
 def JWTAuthMiddlewareStack(inner):  # noqa: N802  (named like channels' AuthMiddlewareStack)
-    """Session and cookie middleware from channels, with the JWT check inside so a token wins."""
-    return AuthMiddlewareStack(JWTAuthMiddleware(inner))
+    """JWT or session authentication in front of inner."""
+    return JWTAuthMiddleware(inner)
 
 
 def allowed_websocket_origins() -> list[str]:

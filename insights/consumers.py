@@ -5,7 +5,6 @@ import json
 import logging
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from . import realtime
@@ -33,7 +32,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self._accept_and_close(CLOSE_UNAUTHENTICATED)
             return
-        if not await database_sync_to_async(user.has_perm)(VIEW_PERMISSION):
+        # ecommerce_admin.ws_auth loaded the permissions with the user, in the same database trip.
+        if VIEW_PERMISSION not in self.scope.get("permissions", ()):
             await self._accept_and_close(CLOSE_FORBIDDEN)
             return
         # Join before the snapshot is computed: a write committed meanwhile then still arrives as an update.
@@ -64,13 +64,14 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         elif content["type"] == "ping":
             await self.send_json({"type": "pong"})
         elif content["type"] == "refresh":
-            await self._send_snapshot()
+            await self._send_snapshot(fresh=True)
         else:
             await self._send_error("unknown_type", ERROR_UNKNOWN_TYPE.format(type=content["type"][:50]))
 
     # --- group messages (from insights.realtime) ---------------------------------------------
 
     async def dashboard_update(self, event: dict[str, Any]) -> None:
+        realtime.snapshot_seen(event["data"])
         await self.send_json({"type": realtime.DASHBOARD_UPDATE, "data": event["data"]})
 
     async def dashboard_events(self, event: dict[str, Any]) -> None:
@@ -79,9 +80,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     # --- helpers -----------------------------------------------------------------------------
 
-    async def _send_snapshot(self) -> None:
+    async def _send_snapshot(self, *, fresh: bool = False) -> None:
         try:
-            snapshot = await realtime.snapshot_for_client()
+            snapshot = await realtime.snapshot_for_client(fresh=fresh)
         except Exception:
             logger.exception("Dashboard snapshot failed")
             await self._send_error("snapshot_unavailable", ERROR_SNAPSHOT_UNAVAILABLE)

@@ -256,11 +256,17 @@ class DashboardBroadcaster:
                 if events:
                     self._send({"type": DASHBOARD_EVENTS, "events": events})
                 self.computations += 1
-                self._send({"type": DASHBOARD_UPDATE, "data": self.compute()})
+                snapshot = self.compute()
+                snapshot_seen(snapshot)
+                self._send({"type": DASHBOARD_UPDATE, "data": snapshot})
             except Exception:  # the write committed; the next round sends a complete snapshot again
                 logger.warning("Dashboard broadcast failed; will retry with the next change or refresh", exc_info=True)
             finally:
                 close_old_connections()
+
+    def pending(self) -> bool:
+        """Whether a write of this process is waiting to be pushed."""
+        return self._dirty
 
     def flush_at_exit(self) -> None:
         """Send what is still pending before the process exits (a `manage.py` command, say)."""
@@ -384,24 +390,53 @@ def stock_committed(*, product_id: int, old_quantity: int, new_quantity: int, lo
 
 # --- what a client gets on connect or refresh ------------------------------------------------
 
+# A snapshot costs some 100 ms of ORM work; a thousand clients connecting within a few seconds
+# must not cost a thousand of them, nor a continuous stream of them while they keep arriving.
+SNAPSHOT_REUSE_SECONDS = 2.0
+
 _snapshots_in_flight: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+_latest_snapshot: tuple[float, dict[str, Any]] | None = None
 
 
-async def snapshot_for_client() -> dict[str, Any]:
-    """Compute a snapshot for a connecting or refreshing client, sharing one computation between clients.
+def snapshot_seen(snapshot: dict[str, Any]) -> None:
+    """Remember the newest snapshot this process computed or received from the group."""
+    global _latest_snapshot
+    _latest_snapshot = (time.monotonic(), snapshot)
 
-    When a thousand clients connect at once they share the computation already under way instead
-    of starting a thousand. That is safe: a client joins the group before it asks, so any write
-    that commits after that computation began reaches it as a `dashboard.update`.
+
+async def snapshot_for_client(*, fresh: bool = False) -> dict[str, Any]:
+    """Return a snapshot for a connecting client (fresh=False) or one that asks to refresh (fresh=True).
+
+    A connecting client gets the newest snapshot this process has seen if it is under
+    SNAPSHOT_REUSE_SECONDS old and no write of this process is waiting to be pushed; writes of
+    other processes arrive here as group updates, which replace it. Otherwise, and for a refresh,
+    the snapshot is computed, and clients asking meanwhile share that one computation. Either way
+    is safe because a client joins the group before it asks: any write that commits after the
+    snapshot it gets was computed reaches it as a `dashboard.update`.
     """
+    latest = _latest_snapshot
+    if (
+        not fresh
+        and latest is not None
+        and time.monotonic() - latest[0] < SNAPSHOT_REUSE_SECONDS
+        and not broadcaster.pending()
+    ):
+        return latest[1]
     loop = asyncio.get_running_loop()
     task = _snapshots_in_flight.get(loop)
     if task is None or task.done():
-        task = loop.create_task(database_sync_to_async(broadcaster.compute)())
+        # Not thread-sensitive: a slow snapshot must not hold up the authentication of other clients.
+        task = loop.create_task(database_sync_to_async(_compute_and_remember, thread_sensitive=False)())
         _snapshots_in_flight[loop] = task
         task.add_done_callback(lambda done: _forget_snapshot_task(loop, done))
     # Shielded: a client that disconnects meanwhile must not cancel the others' snapshot.
     return await asyncio.shield(task)
+
+
+def _compute_and_remember() -> dict[str, Any]:
+    snapshot = broadcaster.compute()
+    snapshot_seen(snapshot)
+    return snapshot
 
 
 def _forget_snapshot_task(loop: asyncio.AbstractEventLoop, task: asyncio.Task) -> None:

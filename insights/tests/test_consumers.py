@@ -1,5 +1,6 @@
 """The dashboard WebSocket, driven through the real ASGI application on the Redis pub/sub layer."""
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from catalog.tests.factories import ProductFactory
+from insights import realtime
 from inventory.services import InsufficientStock, stock_threshold_set
 from sales import services as sales_services
 from sales.models import Sale
@@ -390,5 +392,24 @@ async def test_a_burst_of_sales_costs_few_snapshots_and_ends_on_the_full_count(b
     # One snapshot per debounce window at most (plus the trailing one), and the same for every client.
     assert 1 <= rounds <= elapsed / broadcaster.debounce + 2
     assert rounds < sales / 4
+    for client in clients:
+        await client.disconnect()
+
+
+async def test_clients_connecting_together_with_one_token_share_one_lookup_and_one_snapshot(
+    broadcaster, token, monkeypatch
+):
+    from ecommerce_admin import ws_auth
+
+    lookups, computations = [], []
+    lookup, compute = ws_auth._authenticate_token, broadcaster.compute
+    monkeypatch.setattr(ws_auth, "_authenticate_token", lambda raw: lookups.append(raw) or lookup(raw))
+    monkeypatch.setattr(broadcaster, "compute", lambda: computations.append(1) or compute())
+    monkeypatch.setattr(realtime, "_latest_snapshot", None)
+    clients = [communicator(f"/ws/dashboard/?token={token}") for _ in range(25)]
+    snapshots = await asyncio.gather(*(connect_with_snapshot(client) for client in clients))
+    assert len(lookups) == 1
+    assert len(computations) == 1
+    assert all(snapshot == snapshots[0] for snapshot in snapshots)
     for client in clients:
         await client.disconnect()
