@@ -1,0 +1,244 @@
+"""HTTP benchmark: every hot and analytics endpoint through a real server, with wrk.
+
+    python bench/http_bench.py [--lines 1000000] [--connections 8] [--duration 10] [--server gunicorn]
+
+Seeds a store of the asked size in its own database (once; reused while the size matches),
+starts the server layout of `make run-prod` with DEBUG off, takes a JWT, then runs wrk against
+each endpoint and prints throughput and latency percentiles as a Markdown table. The sale
+recording run posts 3-line sales of well-stocked products with 16 connections and checks
+afterwards that nothing oversold and the ledger still sums to the stock.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+BENCH_USER, BENCH_PASSWORD = "bench", "bench-pass-123"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000, help="sale lines in the store")
+    parser.add_argument("--products", type=int, default=2000)
+    parser.add_argument("--categories", type=int, default=40)
+    parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--database", default=None, help="database name (default shopdesk_bench_<lines>)")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
+    parser.add_argument("--port", type=int, default=8200)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "4")))
+    parser.add_argument("--only", default="", help="comma-separated endpoint names to run")
+    args = parser.parse_args()
+
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk")
+    database = args.database or f"shopdesk_bench_{args.lines}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"mysql://root@127.0.0.1:3306/{database}",
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+    }
+    prepare_store(env, database, args)
+    server = start_server(env, args)
+    try:
+        token = obtain_token(args.port)
+        results = run_endpoints(args, token, env)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    print_table(results, args, database)
+
+
+def manage(env: dict, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=check, text=True,
+                          capture_output=True)  # fmt: skip
+
+
+def prepare_store(env: dict, database: str, args) -> None:
+    subprocess.run(
+        ["mariadb", "-uroot", "-h127.0.0.1", "-e",
+         f"CREATE DATABASE IF NOT EXISTS `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"],
+        check=True,
+    )  # fmt: skip
+    manage(env, "migrate", "--noinput")
+    count = manage(env, "shell", "-c", "from sales.models import SaleLine; print(SaleLine.objects.count())")
+    if int(count.stdout.strip().splitlines()[-1]) != args.lines:
+        print(f"Seeding {args.lines:,} sale lines into {database} ...", flush=True)
+        started = time.monotonic()
+        subprocess.run(
+            [PYTHON, "manage.py", "seed_demo", "--reset", f"--sales={args.lines}", f"--products={args.products}",
+             f"--categories={args.categories}", f"--days={args.days}", "--seed=1"],
+            cwd=ROOT, env=env, check=True,
+        )  # fmt: skip
+        print(f"seeded in {time.monotonic() - started:.1f} s", flush=True)
+    manage(
+        env, "shell", "-c",
+        "from django.contrib.auth import get_user_model as g; U = g(); "
+        f"U.objects.filter(username='{BENCH_USER}').exists() or "
+        f"U.objects.create_superuser('{BENCH_USER}', 'bench@example.com', '{BENCH_PASSWORD}')",
+    )  # fmt: skip
+
+
+def start_server(env: dict, args) -> subprocess.Popen:
+    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "ecommerce_admin.wsgi:application",
+               "--config", str(ROOT / "ecommerce_admin" / "gunicorn.conf.py"),
+               "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers)]  # fmt: skip
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    sys.exit("the server did not start")
+
+
+def obtain_token(port: int) -> str:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/auth/token/",
+        data=json.dumps({"username": BENCH_USER, "password": BENCH_PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    return json.load(urllib.request.urlopen(request))["access"]
+
+
+def endpoints(args) -> list[tuple[str, str]]:
+    end = date.today()
+    year = f"start_date={end - timedelta(days=364)}&end_date={end}"
+    return [
+        ("product detail", "/api/v1/products/{product}/"),
+        ("product list (50)", "/api/v1/products/?page_size=50"),
+        ("analytics, day, 1 year", f"/api/v1/sales/analytics/?interval=day&{year}"),
+        ("analytics, month, 1 year", f"/api/v1/sales/analytics/?interval=month&{year}"),
+        ("analytics, week, 1 year, channel", f"/api/v1/sales/analytics/?interval=week&channel=web&{year}"),
+        ("comparison, month", "/api/v1/sales/revenue/comparison/?period=month"),
+        ("comparison, year by category", "/api/v1/sales/revenue/comparison/?period=year&by=category"),
+        ("by category, 1 year", f"/api/v1/sales/by-category/?{year}"),
+        ("top products, 1 year", f"/api/v1/sales/top-products/?{year}&limit=10"),
+        ("sales trends, 366 days", "/api/v1/insights/sales-trends/?days=366"),
+        ("category performance, 30 days", "/api/v1/insights/category-performance/?days=30"),
+        ("stock management", "/api/v1/insights/stock-management/"),
+        ("low stock", "/api/v1/inventory/low-stock/"),
+        ("dashboard snapshot", "/api/v1/insights/dashboard/"),
+        ("analytics, hour, 1 year (raw lines)", f"/api/v1/sales/analytics/?interval=hour&{year}"),
+        ("analytics, product filter, 1 year (raw)", f"/api/v1/sales/analytics/?product={{product}}&{year}"),
+        ("record a 3-line sale", "SALE"),
+    ]
+
+
+LUA_SALE = """
+local products = {%s}
+local n = 0
+request = function()
+  n = n + 1
+  local a = products[(n %% #products) + 1]
+  local b = products[((n + 7) %% #products) + 1]
+  local c = products[((n + 13) %% #products) + 1]
+  local body = string.format('{"lines":[{"product":%%d,"quantity":1},{"product":%%d,"quantity":1},' ..
+    '{"product":%%d,"quantity":1}],"channel":"pos"}', a, b, c)
+  return wrk.format("POST", nil, {["Content-Type"]="application/json", ["Authorization"]="Bearer %s"}, body)
+end
+"""
+
+
+def run_endpoints(args, token: str, env: dict) -> list[dict]:
+    product = manage(env, "shell", "-c", "from catalog.models import Product; print(Product.objects.order_by('id')"
+                     ".values_list('id', flat=True)[10])").stdout.strip().splitlines()[-1]  # fmt: skip
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    results = []
+    for name, path in endpoints(args):
+        if only and not any(o in name for o in only):
+            continue
+        if path == "SALE":
+            results.append(run_sales(args, token, env))
+            continue
+        url = f"http://127.0.0.1:{args.port}{path.format(product=product)}"
+        check = urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"}))
+        assert check.status == 200, (name, check.status)
+        results.append({"name": name, "path": path.format(product=product), **wrk(args, url, token)})
+        report(results[-1])
+    return results
+
+
+def run_sales(args, token: str, env: dict) -> dict:
+    ids = manage(
+        env, "shell", "-c",
+        "from inventory.models import StockLevel; from inventory.services import stock_adjust; "
+        "from inventory.models import MovementReason; from catalog.models import Product; "
+        "ps = list(Product.objects.filter(is_active=True).order_by('id')[:200]); "
+        "[stock_adjust(product=p, delta=100000, reason=MovementReason.RESTOCK) for p in ps]; "
+        "print(','.join(str(p.pk) for p in ps))",
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA_SALE % (ids, token))
+    url = f"http://127.0.0.1:{args.port}/api/v1/sales/"
+    connections_before = args.connections
+    args.connections = 16
+    try:
+        result = {"name": "record a 3-line sale (16 writers)", "path": "POST /api/v1/sales/",
+                  **wrk(args, url, token, script=script.name)}  # fmt: skip
+    finally:
+        args.connections = connections_before
+        os.unlink(script.name)
+    check = manage(env, "shell", "-c", "from inventory.selectors import ledger_violations as v; print(len(v()))")
+    result["ledger_violations"] = int(check.stdout.strip().splitlines()[-1])
+    report(result, f" ledger violations {result['ledger_violations']}")
+    return result
+
+
+def report(result: dict, extra: str = "") -> None:
+    print(f"{result['name']:45s} {result['rps']:8.0f}/s  p50 {result['p50']:7.1f} ms  p99 {result['p99']:7.1f} ms  "
+          f"non-2xx {result['errors']}{extra}", flush=True)  # fmt: skip
+
+
+def wrk(args, url: str, token: str, script: str | None = None) -> dict:
+    command = ["wrk", f"-c{args.connections}", f"-t{min(2, args.connections)}", f"-d{args.duration}s", "--latency",
+               "-H", f"Authorization: Bearer {token}", url]  # fmt: skip
+    if script:
+        command[1:1] = ["-s", script]
+    output = subprocess.run(command, check=True, text=True, capture_output=True).stdout
+    percentiles = {p: _ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", output, re.M)}
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "rps": rps,
+        "p50": percentiles["50"],
+        "p99": percentiles["99"],
+        "errors": int(errors.group(1)) if errors else 0,
+    }
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def print_table(results: list[dict], args, database: str) -> None:
+    print()
+    print(f"{args.lines:,} sale lines ({database}), {args.connections} connections, {args.duration} s each, "
+          f"gunicorn {args.workers} workers, DEBUG off, JWT")  # fmt: skip
+    print()
+    print("| endpoint | req/s | p50 ms | p99 ms | non-2xx |")
+    print("|---|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r['name']} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | {r['errors']} |")
+
+
+if __name__ == "__main__":
+    main()
