@@ -125,7 +125,7 @@ async def test_auth_matrix_closes_with_4401_or_4403(broadcaster, make_user, case
     elif case == "expired token":
         path += f"?token={_expired_token(viewer)}"
     elif case == "refresh token as access":
-        path += f"?token={RefreshToken.for_user(viewer)}"
+        path += f"?token={await database_sync_to_async(RefreshToken.for_user)(viewer)}"
     elif case == "inactive user":
         token = str(AccessToken.for_user(viewer))
         viewer.is_active = False
