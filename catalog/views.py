@@ -44,26 +44,28 @@ class ProductViewSet(viewsets.ModelViewSet):
         return selectors.product_list()
 
     def list(self, request, *args, **kwargs):
-        rows = selectors.product_rows(self.filter_queryset(self.get_queryset()))
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response([product_representation(row) for row in page])
+        page = self.paginate_queryset(selectors.product_values(self.filter_queryset(self.get_queryset())))
+        rows = selectors.with_category_names(list(page))
+        return self.get_paginated_response([product_representation(row) for row in rows])
 
     def retrieve(self, request, *args, **kwargs):
         try:
-            row = selectors.product_rows(self.get_queryset()).get(pk=int(kwargs["pk"]))
+            row = selectors.product_row(product_id=int(kwargs["pk"]))
         except (Product.DoesNotExist, ValueError) as error:
             raise Http404 from error
         return Response(product_representation(row))
 
-    def perform_create(self, serializer):
-        product = services.product_create(actor=self.request.user, **serializer.validated_data)
-        serializer.instance = selectors.product_list().get(pk=product.pk)
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_create(actor=request.user, **serializer.validated_data)
+        return Response(product_representation(selectors.product_row(product_id=product.pk)), status=201)
 
-    def perform_update(self, serializer):
-        product = services.product_update(
-            product=serializer.instance, actor=self.request.user, **serializer.validated_data
-        )
-        serializer.instance = selectors.product_list().get(pk=product.pk)
+    def update(self, request, *args, **kwargs):
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=kwargs.pop("partial", False))
+        serializer.is_valid(raise_exception=True)
+        product = services.product_update(product=serializer.instance, actor=request.user, **serializer.validated_data)
+        return Response(product_representation(selectors.product_row(product_id=product.pk)))
 
     def perform_destroy(self, instance):
         services.product_delete(product=instance)

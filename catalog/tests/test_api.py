@@ -265,3 +265,17 @@ def test_product_list_and_detail_render_exactly_like_the_serializer(client_as):
 
     assert client.get("/api/v1/products/").json()["results"] == expected
     assert client.get(f"/api/v1/products/{product.pk}/").json() == expected[0]
+
+
+@pytest.mark.mysql
+def test_product_page_query_walks_the_primary_key_without_sorting_the_table():
+    from catalog.selectors import product_list, product_values
+
+    category = CategoryFactory()
+    for _ in range(5):
+        ProductFactory(category=category)
+    plan = product_values(product_list().order_by("id"))[:50].explain()
+
+    first_table = plan.splitlines()[0].split()[2]  # "1 SIMPLE <table> <type> ..."
+    assert first_table == "catalog_product", plan
+    assert "filesort" not in plan, plan

@@ -123,5 +123,5 @@ def test_jwt_requests_reuse_the_cached_user(api, user, django_assert_num_queries
     ProductFactory()
     client = bearer(api)
     client.get("/api/v1/products/")
-    with django_assert_num_queries(2):  # COUNT and the page: no user or permission query
+    with django_assert_num_queries(3):  # count, page, category names: no user or permission query
         assert client.get("/api/v1/products/").status_code == HTTPStatus.OK
