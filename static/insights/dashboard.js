@@ -281,7 +281,7 @@
           labels,
           datasets: [
             { label: "Today", data: today, backgroundColor: "#417690" },
-            { label: "Same day last week", data: lastWeek, type: "line", borderColor: "#c4a000", backgroundColor: "#c4a000", tension: 0.25, pointRadius: 2 },
+            { label: "Same day last week", data: lastWeek, type: "line", borderColor: "#c4a000", backgroundColor: "#c4a000", cubicInterpolationMode: "monotone", pointRadius: 2 },
           ],
         },
         options: {
