@@ -180,7 +180,7 @@ class DateRangeSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         for name in ("start_date", "end_date"):
-            _check_date_within_limits(attrs.get(name), name)
+            validate_date_limits(attrs.get(name), name)
         end = attrs.get("end_date") or store_today()
         start = attrs.get("start_date") or end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
         if start > end:
@@ -190,6 +190,6 @@ class DateRangeSerializer(serializers.Serializer):
         return {**attrs, "start_date": start, "end_date": end}
 
 
-def _check_date_within_limits(value: date | None, name: str) -> None:
+def validate_date_limits(value: date | None, name: str) -> None:
     if value is not None and not MIN_DATE <= value <= MAX_DATE:
         raise serializers.ValidationError({name: [f"Give a date between {MIN_DATE} and {MAX_DATE}."]})

@@ -1,7 +1,16 @@
 """The analytics queries: one definition of each metric (see `metrics`), used by every endpoint,
 the CSV export and the dashboard snapshot the WebSocket pushes."""
 
-from .comparison import COMPARE_MODES, EXPLICIT, Span, date_range_spans, revenue_comparison, to_date_spans
+from .comparison import (
+    COMPARE_MODES,
+    EXPLICIT,
+    PREVIOUS_PERIOD,
+    Span,
+    date_range_spans,
+    revenue_comparison,
+    spans_comparison,
+    to_date_spans,
+)
 from .dashboard import dashboard_snapshot
 from .metrics import Grouping, Metrics, SalesFilters, metrics_aggregate
 from .rankings import TOP_PRODUCTS_BY, category_performance, sales_by_category, top_product_rows, top_products
@@ -11,6 +20,7 @@ from .stock import STOCK_STATUSES, stock_by_urgency, stock_data_as_of, stock_row
 __all__ = [
     "COMPARE_MODES",
     "EXPLICIT",
+    "PREVIOUS_PERIOD",
     "STOCK_STATUSES",
     "TOP_PRODUCTS_BY",
     "Grouping",
@@ -26,6 +36,7 @@ __all__ = [
     "sales_analytics",
     "sales_by_category",
     "sales_trends",
+    "spans_comparison",
     "stock_by_urgency",
     "stock_data_as_of",
     "stock_rows",

@@ -90,8 +90,44 @@ def date_range_spans(
 
 
 def revenue_comparison(
-    *, current: Span, previous: Span, filters: SalesFilters, by_category: bool = False, labels: dict | None = None
+    *,
+    filters: SalesFilters,
+    now: datetime,
+    period: str = "month",
+    compare: str = PREVIOUS_PERIOD,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    compare_start_date: date | None = None,
+    compare_end_date: date | None = None,
+    by_category: bool = False,
 ) -> dict:
+    """The current period to date against the same elapsed span of another, or two explicit date ranges.
+
+    Without dates: `period` to `now` against `compare` (like for like, see `to_date_spans`). With
+    `start_date`/`end_date`: those whole store days, against `compare_start_date`/`compare_end_date`
+    when given, else against the range `compare` names.
+    """
+    if start_date is None:
+        current, previous = to_date_spans(period=period, compare=compare, now=now)
+        labels = {"period": period, "compare": compare, "start_date": None, "end_date": None}
+    else:
+        current, previous = date_range_spans(
+            start_date=start_date,
+            end_date=end_date,
+            compare=compare,
+            compare_start_date=compare_start_date,
+            compare_end_date=compare_end_date,
+        )
+        labels = {
+            "period": None,
+            "compare": EXPLICIT if compare_start_date is not None else compare,
+            "start_date": start_date.isoformat(),
+            "end_date": end_date.isoformat(),
+        }
+    return {**labels, **spans_comparison(current=current, previous=previous, filters=filters, by_category=by_category)}
+
+
+def spans_comparison(*, current: Span, previous: Span, filters: SalesFilters, by_category: bool = False) -> dict:
     """Both spans' revenue, orders and units, their change, and per category rows when asked."""
     totals = metrics_aggregate(
         windows={"current": current.window, "previous": previous.window}, filters=filters, group=Grouping.TOTAL
@@ -125,7 +161,6 @@ def revenue_comparison(
         rows.sort(key=lambda row: row.pop("_sort"))
 
     return {
-        **(labels or {}),
         "time_zone": settings.STORE_TIME_ZONE,
         "data_as_of": iso_utc(newest),
         "current": _side(current, now_metrics),

@@ -29,7 +29,7 @@ from ecommerce_admin import store_calendar
 from inventory.models import StockLevel
 from sales.models import RefundLine, SaleLine
 
-from .metrics import metrics_aggregate, money
+from .metrics import iso_utc, metrics_aggregate, money
 
 VELOCITY_DAYS = 30
 OUT_OF_STOCK = "out_of_stock"
@@ -104,9 +104,9 @@ def stock_rows(levels: Iterable[StockLevel], *, now: datetime) -> list[dict]:
     return [_stock_row(level, today) for level in levels]
 
 
-def stock_data_as_of(*, now: datetime) -> datetime | None:
-    """The newest sale or refund that counts in the 30-day velocity."""
-    return metrics_aggregate(windows={"velocity": velocity_window(now)}).newest
+def stock_data_as_of(*, now: datetime) -> str | None:
+    """The newest sale or refund that counts in the 30-day velocity, as ISO 8601 UTC."""
+    return iso_utc(metrics_aggregate(windows={"velocity": velocity_window(now)}).newest)
 
 
 def _stock_row(level: StockLevel, today: date) -> dict:
