@@ -15,6 +15,7 @@ urlpatterns = [
     re_path(r"^auth/token/?$", auth_views.TokenObtainPairView.as_view(), name="token_obtain_pair"),
     re_path(r"^auth/token/refresh/?$", auth_views.TokenRefreshView.as_view(), name="token_refresh"),
     re_path(r"^auth/token/verify/?$", auth_views.TokenVerifyView.as_view(), name="token_verify"),
+    re_path(r"^auth/logout/?$", auth_views.LogoutView.as_view(), name="logout"),
     re_path(r"^auth/me/?$", auth_views.MeView.as_view(), name="me"),
     # insights first: its /sales/analytics/... routes must win over the sales router's /sales/{id}/.
     re_path(r"", include("insights.urls")),

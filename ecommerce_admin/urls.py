@@ -16,3 +16,8 @@ urlpatterns = [
     re_path(r"^healthz/?$", health.healthz, name="healthz"),
     re_path(r"^readyz/?$", health.readyz, name="readyz"),
 ]
+
+handler400 = "ecommerce_admin.error_views.bad_request"
+handler403 = "ecommerce_admin.error_views.permission_denied"
+handler404 = "ecommerce_admin.error_views.page_not_found"
+handler500 = "ecommerce_admin.error_views.server_error"

@@ -1,0 +1,98 @@
+"""A Redis cache that degrades to a cache miss while Redis is unreachable, instead of failing the request.
+
+What this project keeps in the cache (throttle counters, the JWT user-cache version, the dashboard's
+periodic slot) is an optimisation or a soft limit: losing it for the length of a Redis outage is
+better than answering 500 to every sale and stock adjustment, which must keep working without Redis.
+"""
+
+import logging
+import time
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+WARN_EVERY_SECONDS = 30
+
+
+class FailSoftRedisCache(RedisCache):
+    """Reads miss, writes are dropped and `incr` reports a missing key while Redis cannot be reached."""
+
+    _last_warning = 0.0
+
+    def _unavailable(self, error: Exception) -> None:
+        now = time.monotonic()
+        if now - FailSoftRedisCache._last_warning > WARN_EVERY_SECONDS:
+            FailSoftRedisCache._last_warning = now
+            logger.warning("Cache unavailable, serving without it: %s", error)
+
+    def get(self, key, default=None, version=None):
+        try:
+            return super().get(key, default, version)
+        except UNAVAILABLE as error:
+            self._unavailable(error)
+            return default
+
+    def get_many(self, keys, version=None):
+        try:
+            return super().get_many(keys, version)
+        except UNAVAILABLE as error:
+            self._unavailable(error)
+            return {}
+
+    def has_key(self, key, version=None):
+        try:
+            return super().has_key(key, version)
+        except UNAVAILABLE as error:
+            self._unavailable(error)
+            return False
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            return super().add(key, value, timeout, version)
+        except UNAVAILABLE as error:
+            self._unavailable(error)
+            return False
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            super().set(key, value, timeout, version)
+        except UNAVAILABLE as error:
+            self._unavailable(error)
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            return super().set_many(data, timeout, version)
+        except UNAVAILABLE as error:
+            self._unavailable(error)
+            return list(data)
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        try:
+            return super().touch(key, timeout, version)
+        except UNAVAILABLE as error:
+            self._unavailable(error)
+            return False
+
+    def delete(self, key, version=None):
+        try:
+            return super().delete(key, version)
+        except UNAVAILABLE as error:
+            self._unavailable(error)
+            return False
+
+    def delete_many(self, keys, version=None):
+        try:
+            super().delete_many(keys, version)
+        except UNAVAILABLE as error:
+            self._unavailable(error)
+
+    def incr(self, key, delta=1, version=None):
+        try:
+            return super().incr(key, delta, version)
+        except UNAVAILABLE as error:
+            self._unavailable(error)
+            raise ValueError(f"Key '{key}' not found (cache unavailable).") from error
