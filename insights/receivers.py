@@ -1,8 +1,10 @@
-"""Listen to the domain apps' signals and schedule a dashboard push once the write has committed.
+"""Listen to the domain apps' signals: keep the sales summaries, schedule dashboard pushes.
 
-Receivers only schedule: `transaction.on_commit` runs the push after a commit and drops it on a
-rollback, so a sale that never happened is never shown. `robust=True` keeps a push that raises
-from reaching the code that made the write (the write has committed and stands).
+The summary receivers write inside the sale's or refund's transaction, so the summaries commit or
+roll back with it and can never fall behind. The push receivers only schedule:
+`transaction.on_commit` runs the push after a commit and drops it on a rollback, so a sale that
+never happened is never shown. `robust=True` keeps a push that raises from reaching the code that
+made the write (the write has committed and stands).
 """
 
 from functools import partial
@@ -14,7 +16,17 @@ from catalog.signals import product_saved
 from inventory.signals import stock_changed
 from sales.signals import refund_recorded, sale_recorded
 
-from . import realtime
+from . import realtime, summaries
+
+
+@receiver(sale_recorded, dispatch_uid="insights.summarise_sale")
+def summarise_sale(sender, *, sale, lines, **kwargs) -> None:
+    summaries.summaries_add_sale(sale=sale, lines=lines)
+
+
+@receiver(refund_recorded, dispatch_uid="insights.summarise_refund")
+def summarise_refund(sender, *, refund, lines, **kwargs) -> None:
+    summaries.summaries_add_refund(refund=refund, lines=lines)
 
 
 @receiver(sale_recorded, dispatch_uid="insights.push_sale_recorded")

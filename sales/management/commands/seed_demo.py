@@ -1,3 +1,4 @@
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from sales import seeding
@@ -36,6 +37,8 @@ class Command(BaseCommand):
 
         plan = seeding.SeedPlan(products=products, categories=categories, days=days, sale_lines=sales, seed=seed)
         report = seeding.seed_store(plan, progress=not no_progress)
+        # The summaries belong to the insights app, which this app does not import: rebuild them by command.
+        call_command("rebuild_summaries", stdout=self.stdout)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {report.categories} categories, {report.products} products, {report.sales:,} sales "

@@ -1,0 +1,75 @@
+"""Pre-aggregated sales, kept current in the same transaction as every sale and refund.
+
+The grains are chosen for what the analytics read:
+- `DailyCategorySales`: store-local day x snapshot category x channel. Series, totals and
+  by-category with any channel or category filter read it. Its `orders` count the sales with at
+  least one line in that category, so they add up across days and channels, not across categories.
+- `DailySales`: store-local day x channel, for orders over all categories (a sale with lines in
+  two categories is one order).
+- `MonthlyProductSales`: store-local month x product x snapshot category, for top products: a
+  day x product grain would be as large as the sale lines themselves when 2,000 products sell
+  sparsely; the days at the edges of a range that do not fill a month are read from the lines.
+Refunds count on the store-local day they were made, under the refunded line's category and
+channel. The `day` is computed with `STORE_TIME_ZONE`: after changing it, run `rebuild_summaries`.
+"""
+
+from django.db import models
+
+MONEY = {"max_digits": 14, "decimal_places": 2, "default": 0}
+
+
+class SalesFigures(models.Model):
+    gross_revenue = models.DecimalField(**MONEY)
+    refunds = models.DecimalField(**MONEY)
+    orders = models.PositiveIntegerField(default=0)
+    units_sold = models.PositiveIntegerField(default=0)
+    units_refunded = models.PositiveIntegerField(default=0)
+    # The newest sale or refund counted in the row, for `data_as_of`.
+    newest = models.DateTimeField(null=True)
+
+    class Meta:
+        abstract = True
+
+
+class DailyCategorySales(SalesFigures):
+    day = models.DateField()
+    category_id = models.BigIntegerField()
+    category_name = models.CharField(max_length=120, blank=True, default="")
+    channel = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "category_id", "channel"], name="daily_category_sales_key")
+        ]
+        indexes = [models.Index(fields=["category_id", "day"], name="daily_category_sales_cat_idx")]
+        verbose_name_plural = "daily category sales"
+
+    def __str__(self) -> str:
+        return f"{self.day} category {self.category_id} {self.channel}"
+
+
+class DailySales(SalesFigures):
+    day = models.DateField()
+    channel = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "channel"], name="daily_sales_key")]
+        verbose_name_plural = "daily sales"
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel}"
+
+
+class MonthlyProductSales(SalesFigures):
+    month = models.DateField(help_text="The first day of the store-local month.")
+    product_id = models.BigIntegerField()
+    category_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "product_id", "category_id"], name="monthly_product_sales_key")
+        ]
+        verbose_name_plural = "monthly product sales"
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} product {self.product_id}"

@@ -1,0 +1,314 @@
+"""Keeping the sales summaries (`insights.models`) equal to the sale and refund lines.
+
+Each sale and refund adds its figures to the summary rows in its own transaction (`summaries_add_*`,
+called by the receivers of the sales signals), with atomic increments, so the summaries can never
+fall behind. `summaries_rebuild` recomputes a range of days from the lines, month by month, and
+`summaries_verify` compares the stored rows with the lines.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Case, Count, DateTimeField, DurationField, ExpressionWrapper, F, Max, Min, Sum, Value, When
+from django.db.models.functions import TruncDate, TruncMonth
+
+from ecommerce_admin import store_calendar
+from sales.models import Refund, RefundLine, Sale, SaleLine
+
+from .models import DailyCategorySales, DailySales, MonthlyProductSales
+
+FIGURES = ("gross_revenue", "refunds", "orders", "units_sold", "units_refunded")
+KEYS = {
+    DailyCategorySales: ("day", "category_id", "channel"),
+    DailySales: ("day", "channel"),
+    MonthlyProductSales: ("month", "product_id", "category_id"),
+}
+# One lock order for every writer: no two sales can deadlock on the summary rows.
+WRITE_ORDER = (DailySales, DailyCategorySales, MonthlyProductSales)
+
+
+@dataclass
+class Figures:
+    gross_revenue: Decimal = Decimal("0.00")
+    refunds: Decimal = Decimal("0.00")
+    orders: int = 0
+    units_sold: int = 0
+    units_refunded: int = 0
+    newest: datetime | None = None
+    category_name: str = ""
+
+    def add_newest(self, moment: datetime | None) -> None:
+        if moment is not None and (self.newest is None or moment > self.newest):
+            self.newest = moment
+
+    def values(self) -> tuple:
+        return tuple(getattr(self, name) for name in FIGURES)
+
+
+Table = dict[tuple, Figures]
+
+
+# --- keeping them current ---------------------------------------------------------------------
+
+
+def summaries_add_sale(*, sale: Sale, lines: Iterable[SaleLine]) -> None:
+    """Add a just-recorded sale to the summaries, inside its transaction."""
+    day = store_calendar.to_local(sale.sold_at).date()
+    month = day.replace(day=1)
+    tables: dict[type, Table] = {model: defaultdict(Figures) for model in WRITE_ORDER}
+    for line in lines:
+        for model, key in (
+            (DailySales, (day, sale.channel)),
+            (DailyCategorySales, (day, line.category_id, sale.channel)),
+            (MonthlyProductSales, (month, line.product_id, line.category_id)),
+        ):
+            figures = tables[model][key]
+            figures.gross_revenue += line.line_total
+            figures.units_sold += line.quantity
+            figures.orders = 1  # the sale counts once per row, whatever its number of lines there
+            figures.add_newest(sale.sold_at)
+            figures.category_name = line.category_name
+    for model in WRITE_ORDER:
+        _increment(model, tables[model])
+
+
+def summaries_add_refund(*, refund: Refund, lines: Iterable[RefundLine]) -> None:
+    """Add a just-recorded refund to the summaries, on the store-local day it was made."""
+    day = store_calendar.to_local(refund.created_at).date()
+    month = day.replace(day=1)
+    tables: dict[type, Table] = {model: defaultdict(Figures) for model in WRITE_ORDER}
+    for refund_line in lines:
+        line = refund_line.sale_line
+        for model, key in (
+            (DailySales, (day, line.channel)),
+            (DailyCategorySales, (day, line.category_id, line.channel)),
+            (MonthlyProductSales, (month, line.product_id, line.category_id)),
+        ):
+            figures = tables[model][key]
+            figures.refunds += refund_line.amount
+            figures.units_refunded += refund_line.quantity
+            figures.add_newest(refund.created_at)
+            figures.category_name = line.category_name
+    for model in WRITE_ORDER:
+        _increment(model, tables[model])
+
+
+def _increment(model: type, table: Table) -> None:
+    """Add the figures to their rows, creating missing rows: one atomic upsert per row, in key order."""
+    if not table:
+        return
+    keys = KEYS[model]
+    named = model is DailyCategorySales
+    columns = [*keys, *FIGURES, "newest", *(["category_name"] if named else [])]
+    quote = connection.ops.quote_name
+    placeholders = ", ".join(["%s"] * len(columns))
+    if connection.vendor == "mysql":
+        updates = [f"{quote(f)} = {quote(f)} + VALUES({quote(f)})" for f in FIGURES]
+        updates.append("`newest` = IF(`newest` IS NULL OR VALUES(`newest`) > `newest`, VALUES(`newest`), `newest`)")
+        if named:
+            updates.append("`category_name` = VALUES(`category_name`)")
+        conflict = f"ON DUPLICATE KEY UPDATE {', '.join(updates)}"
+    else:
+        updates = [f"{quote(f)} = {quote(f)} + excluded.{quote(f)}" for f in FIGURES]
+        updates.append('"newest" = MAX(COALESCE("newest", excluded."newest"), excluded."newest")')
+        if named:
+            updates.append('"category_name" = excluded."category_name"')
+        conflict = f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {', '.join(updates)}"
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({placeholders}) {conflict}"
+    )
+    date_field = model._meta.get_field(keys[0])
+    datetime_field = model._meta.get_field("newest")
+    with connection.cursor() as cursor:
+        for key in sorted(table):
+            figures = table[key]
+            params = [
+                date_field.get_db_prep_value(key[0], connection),
+                *key[1:],
+                *figures.values(),
+                datetime_field.get_db_prep_value(figures.newest, connection),
+                *([figures.category_name] if named else []),
+            ]
+            cursor.execute(sql, params)
+
+
+# --- recomputing from the lines ----------------------------------------------------------------
+
+
+@dataclass
+class RebuildReport:
+    start_date: date | None = None
+    end_date: date | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def summaries_rebuild(*, start_date: date | None = None, end_date: date | None = None) -> RebuildReport:
+    """Recompute the summaries of a range of store days (whole months for the monthly grain), idempotently.
+
+    Month by month, each in its own transaction, so a large store is rebuilt in bounded batches.
+    """
+    start_date, end_date = _default_range(start_date, end_date)
+    report = RebuildReport(start_date=start_date, end_date=end_date, rows={m.__name__: 0 for m in WRITE_ORDER})
+    if start_date is None:
+        return report
+    for batch_start, batch_end in _month_batches(start_date, end_date):
+        computed = summaries_compute(start_date=batch_start, end_date=batch_end)
+        with transaction.atomic():
+            for model in WRITE_ORDER:
+                _range_filter(model, batch_start, batch_end).delete()
+                model.objects.bulk_create(
+                    [_instance(model, key, figures) for key, figures in computed[model].items()], batch_size=2000
+                )
+                report.rows[model.__name__] += len(computed[model])
+    return report
+
+
+def summaries_verify(*, start_date: date | None = None, end_date: date | None = None) -> list[str]:
+    """Every difference between the stored summaries and the lines, as readable lines (empty: all equal)."""
+    start_date, end_date = _default_range(start_date, end_date)
+    differences: list[str] = []
+    if start_date is None:
+        return [f"{model.__name__}: stored rows without any sale" for model in WRITE_ORDER if model.objects.exists()]
+    for batch_start, batch_end in _month_batches(start_date, end_date):
+        computed = summaries_compute(start_date=batch_start, end_date=batch_end)
+        for model in WRITE_ORDER:
+            stored = {
+                tuple(row[k] for k in KEYS[model]): row
+                for row in _range_filter(model, batch_start, batch_end).values(*KEYS[model], *FIGURES)
+            }
+            for key in sorted(set(stored) | set(computed[model]), key=str):
+                expected = computed[model].get(key, Figures()).values()
+                actual = tuple(stored[key][f] for f in FIGURES) if key in stored else Figures().values()
+                if expected != actual:
+                    differences.append(
+                        f"{model.__name__} {key}: stored {dict(zip(FIGURES, actual, strict=True))}, "
+                        f"lines give {dict(zip(FIGURES, expected, strict=True))}"
+                    )
+    return differences
+
+
+def summaries_compute(*, start_date: date, end_date: date) -> dict[type, Table]:
+    """The summary rows of whole months from start_date's to end_date's, computed from the lines in SQL."""
+    start, end = store_calendar.date_range_bounds(start_date, end_date)
+    tables: dict[type, Table] = {model: defaultdict(Figures) for model in WRITE_ORDER}
+    sale_lines = SaleLine.objects.filter(sold_at__gte=start, sold_at__lt=end).order_by()
+    refund_lines = RefundLine.objects.filter(refund__created_at__gte=start, refund__created_at__lt=end).order_by()
+    day_of_sale = _local_date("sold_at", start, end)
+    day_of_refund = _local_date("refund__created_at", start, end)
+    month_of_sale = _local_month("sold_at", start, end)
+    month_of_refund = _local_month("refund__created_at", start, end)
+
+    sold = {"gross": Sum("line_total"), "units": Sum("quantity"), "orders": Count("sale_id", distinct=True),
+            "newest": Max("sold_at")}  # fmt: skip
+    refunded = {"amount": Sum("amount"), "units": Sum("quantity"), "newest": Max("refund__created_at")}
+    for model, lines, refunds in (
+        (
+            DailySales,
+            sale_lines.values(day=day_of_sale, ch=F("channel")),
+            refund_lines.values(day=day_of_refund, ch=F("sale_line__channel")),
+        ),
+        (
+            DailyCategorySales,
+            sale_lines.values(day=day_of_sale, cat=F("category_id"), ch=F("channel")).annotate(
+                name=Max("category_name")
+            ),
+            refund_lines.values(
+                day=day_of_refund, cat=F("sale_line__category_id"), ch=F("sale_line__channel")
+            ).annotate(name=Max("sale_line__category_name")),
+        ),
+        (
+            MonthlyProductSales,
+            sale_lines.values(month=month_of_sale, prod=F("product_id"), cat=F("category_id")),
+            refund_lines.values(
+                month=month_of_refund, prod=F("sale_line__product_id"), cat=F("sale_line__category_id")
+            ),
+        ),
+    ):
+        for row in lines.annotate(**sold):
+            figures = tables[model][_row_key(model, row)]
+            figures.gross_revenue += row["gross"]
+            figures.units_sold += int(row["units"])
+            figures.orders += int(row["orders"])
+            figures.add_newest(row["newest"])
+            figures.category_name = row.get("name") or figures.category_name
+        for row in refunds.annotate(**refunded):
+            figures = tables[model][_row_key(model, row)]
+            figures.refunds += row["amount"]
+            figures.units_refunded += int(row["units"])
+            figures.add_newest(row["newest"])
+            figures.category_name = figures.category_name or row.get("name") or ""
+    return tables
+
+
+def _row_key(model: type, row: dict) -> tuple:
+    if model is DailySales:
+        return (_as_date(row["day"]), row["ch"])
+    if model is DailyCategorySales:
+        return (_as_date(row["day"]), row["cat"], row["ch"])
+    return (_as_date(row["month"]), row["prod"], row["cat"])
+
+
+def _as_date(value) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _offset(field_name: str, start: datetime, end: datetime):
+    """The store zone's UTC offset at each row's instant: a constant, or a CASE over the DST transitions."""
+    segments = store_calendar.offset_segments(start, end)
+    if len(segments) == 1:
+        return Value(segments[0][1], output_field=DurationField())
+    return Case(
+        *[When(**{f"{field_name}__lt": until}, then=Value(offset)) for until, offset in segments[:-1]],
+        default=Value(segments[-1][1]),
+        output_field=DurationField(),
+    )
+
+
+def _local_wall_time(field_name: str, start: datetime, end: datetime):
+    # The shifted value is the store's wall-clock time; truncating it "in UTC" converts nothing,
+    # so MySQL needs no time-zone tables.
+    return ExpressionWrapper(F(field_name) + _offset(field_name, start, end), output_field=DateTimeField())
+
+
+def _local_date(field_name: str, start: datetime, end: datetime):
+    return TruncDate(_local_wall_time(field_name, start, end), tzinfo=UTC)
+
+
+def _local_month(field_name: str, start: datetime, end: datetime):
+    return TruncMonth(_local_wall_time(field_name, start, end), tzinfo=UTC)
+
+
+def _default_range(start_date: date | None, end_date: date | None) -> tuple[date | None, date | None]:
+    if start_date is None:
+        first_sale = SaleLine.objects.aggregate(first=Min("sold_at"))["first"]
+        if first_sale is None:
+            return None, None
+        start_date = store_calendar.to_local(first_sale).date()
+    return start_date, end_date or store_calendar.store_today()
+
+
+def _month_batches(start_date: date, end_date: date) -> Iterator[tuple[date, date]]:
+    """Whole store months covering [start_date, end_date]: the monthly grain is only ever rebuilt whole."""
+    month = start_date.replace(day=1)
+    while month <= end_date:
+        following = store_calendar.add_months(month, 1)
+        yield month, following - timedelta(days=1)
+        month = following
+
+
+def _range_filter(model: type, start_date: date, end_date: date):
+    field_name = KEYS[model][0]
+    return model.objects.filter(**{f"{field_name}__gte": start_date, f"{field_name}__lte": end_date})
+
+
+def _instance(model: type, key: tuple, figures: Figures):
+    values = dict(zip(KEYS[model], key, strict=True))
+    values.update({name: getattr(figures, name) for name in FIGURES}, newest=figures.newest)
+    if model is DailyCategorySales:
+        values["category_name"] = figures.category_name
+    return model(**values)
