@@ -15,15 +15,17 @@ channel. The `day` is computed with `STORE_TIME_ZONE`: after changing it, run `r
 
 from django.db import models
 
-MONEY = {"max_digits": 14, "decimal_places": 2, "default": 0}
+# Defaults in the database too: the rebuild inserts sale and refund figures with separate INSERT ... SELECTs.
+MONEY = {"max_digits": 14, "decimal_places": 2, "default": 0, "db_default": 0}
+COUNT = {"default": 0, "db_default": 0}
 
 
 class SalesFigures(models.Model):
     gross_revenue = models.DecimalField(**MONEY)
     refunds = models.DecimalField(**MONEY)
-    orders = models.PositiveIntegerField(default=0)
-    units_sold = models.PositiveIntegerField(default=0)
-    units_refunded = models.PositiveIntegerField(default=0)
+    orders = models.PositiveIntegerField(**COUNT)
+    units_sold = models.PositiveIntegerField(**COUNT)
+    units_refunded = models.PositiveIntegerField(**COUNT)
     # The newest sale or refund counted in the row, for `data_as_of`.
     newest = models.DateTimeField(null=True)
 
@@ -34,7 +36,7 @@ class SalesFigures(models.Model):
 class DailyCategorySales(SalesFigures):
     day = models.DateField()
     category_id = models.BigIntegerField()
-    category_name = models.CharField(max_length=120, blank=True, default="")
+    category_name = models.CharField(max_length=120, blank=True, default="", db_default="")
     channel = models.CharField(max_length=16)
 
     class Meta:

@@ -13,7 +13,21 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, DateTimeField, DurationField, ExpressionWrapper, F, Max, Min, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncDate, TruncMonth
 
 from ecommerce_admin import store_calendar
@@ -150,21 +164,21 @@ class RebuildReport:
 def summaries_rebuild(*, start_date: date | None = None, end_date: date | None = None) -> RebuildReport:
     """Recompute the summaries of a range of store days (whole months for the monthly grain), idempotently.
 
-    Month by month, each in its own transaction, so a large store is rebuilt in bounded batches.
+    Month by month, each in its own transaction, so a large store is rebuilt in bounded batches;
+    the database aggregates and inserts (INSERT ... SELECT), nothing goes through Python rows.
     """
     start_date, end_date = _default_range(start_date, end_date)
     report = RebuildReport(start_date=start_date, end_date=end_date, rows={m.__name__: 0 for m in WRITE_ORDER})
     if start_date is None:
         return report
     for batch_start, batch_end in _month_batches(start_date, end_date):
-        computed = summaries_compute(start_date=batch_start, end_date=batch_end)
         with transaction.atomic():
             for model in WRITE_ORDER:
                 _range_filter(model, batch_start, batch_end).delete()
-                model.objects.bulk_create(
-                    [_instance(model, key, figures) for key, figures in computed[model].items()], batch_size=2000
-                )
-                report.rows[model.__name__] += len(computed[model])
+            for model, sold, refunded in _grouped_lines(batch_start, batch_end):
+                _insert_select(model, sold, merge=False)
+                _insert_select(model, refunded, merge=True)
+                report.rows[model.__name__] += _range_filter(model, batch_start, batch_end).count()
     return report
 
 
@@ -193,64 +207,120 @@ def summaries_verify(*, start_date: date | None = None, end_date: date | None = 
 
 
 def summaries_compute(*, start_date: date, end_date: date) -> dict[type, Table]:
-    """The summary rows of whole months from start_date's to end_date's, computed from the lines in SQL."""
-    start, end = store_calendar.date_range_bounds(start_date, end_date)
+    """The summary rows of the store days from start_date to end_date, computed from the lines in SQL."""
     tables: dict[type, Table] = {model: defaultdict(Figures) for model in WRITE_ORDER}
-    sale_lines = SaleLine.objects.filter(sold_at__gte=start, sold_at__lt=end).order_by()
-    refund_lines = RefundLine.objects.filter(refund__created_at__gte=start, refund__created_at__lt=end).order_by()
-    day_of_sale = _local_date("sold_at", start, end)
-    day_of_refund = _local_date("refund__created_at", start, end)
-    month_of_sale = _local_month("sold_at", start, end)
-    month_of_refund = _local_month("refund__created_at", start, end)
-
-    sold = {"gross": Sum("line_total"), "units": Sum("quantity"), "orders": Count("sale_id", distinct=True),
-            "newest": Max("sold_at")}  # fmt: skip
-    refunded = {"amount": Sum("amount"), "units": Sum("quantity"), "newest": Max("refund__created_at")}
-    for model, lines, refunds in (
-        (
-            DailySales,
-            sale_lines.values(day=day_of_sale, ch=F("channel")),
-            refund_lines.values(day=day_of_refund, ch=F("sale_line__channel")),
-        ),
-        (
-            DailyCategorySales,
-            sale_lines.values(day=day_of_sale, cat=F("category_id"), ch=F("channel")).annotate(
-                name=Max("category_name")
-            ),
-            refund_lines.values(
-                day=day_of_refund, cat=F("sale_line__category_id"), ch=F("sale_line__channel")
-            ).annotate(name=Max("sale_line__category_name")),
-        ),
-        (
-            MonthlyProductSales,
-            sale_lines.values(month=month_of_sale, prod=F("product_id"), cat=F("category_id")),
-            refund_lines.values(
-                month=month_of_refund, prod=F("sale_line__product_id"), cat=F("sale_line__category_id")
-            ),
-        ),
-    ):
-        for row in lines.annotate(**sold):
+    for model, sold, refunded in _grouped_lines(start_date, end_date):
+        for row in sold:
             figures = tables[model][_row_key(model, row)]
-            figures.gross_revenue += row["gross"]
-            figures.units_sold += int(row["units"])
+            figures.gross_revenue += row["gross_revenue"]
+            figures.units_sold += int(row["units_sold"])
             figures.orders += int(row["orders"])
             figures.add_newest(row["newest"])
-            figures.category_name = row.get("name") or figures.category_name
-        for row in refunds.annotate(**refunded):
+            figures.category_name = row.get("category_name") or figures.category_name
+        for row in refunded:
             figures = tables[model][_row_key(model, row)]
-            figures.refunds += row["amount"]
-            figures.units_refunded += int(row["units"])
+            figures.refunds += row["refunds"]
+            figures.units_refunded += int(row["units_refunded"])
             figures.add_newest(row["newest"])
-            figures.category_name = figures.category_name or row.get("name") or ""
+            figures.category_name = figures.category_name or row.get("category_name") or ""
     return tables
 
 
+def _grouped_lines(start_date: date, end_date: date) -> Iterator[tuple[type, QuerySet, QuerySet]]:
+    """For each summary table, the sale lines and the refund lines of the days grouped by its key.
+
+    Each queryset selects the table's key columns then its figures, in the table's column names
+    and order (`_insert_select` relies on it), prefixed with `k_`/`f_` to stay clear of model fields.
+    """
+    start, end = store_calendar.date_range_bounds(start_date, end_date)
+    sale_lines = SaleLine.objects.filter(sold_at__gte=start, sold_at__lt=end).order_by()
+    refund_lines = RefundLine.objects.filter(refund__created_at__gte=start, refund__created_at__lt=end).order_by()
+    sale_day, refund_day = _local_date("sold_at", start, end), _local_date("refund__created_at", start, end)
+    sale_month, refund_month = _local_month("sold_at", start, end), _local_month("refund__created_at", start, end)
+    sold = {"gross_revenue": Sum("line_total"), "units_sold": Sum("quantity"),
+            "orders": Count("sale_id", distinct=True), "newest": Max("sold_at")}  # fmt: skip
+    refunded = {"refunds": Sum("amount"), "units_refunded": Sum("quantity"), "newest": Max("refund__created_at")}
+
+    keys = {
+        DailySales: (
+            {"day": sale_day, "channel": F("channel")},
+            {"day": refund_day, "channel": F("sale_line__channel")},
+        ),
+        DailyCategorySales: (
+            {"day": sale_day, "category_id": F("category_id"), "channel": F("channel")},
+            {"day": refund_day, "category_id": F("sale_line__category_id"), "channel": F("sale_line__channel")},
+        ),
+        MonthlyProductSales: (
+            {"month": sale_month, "product_id": F("product_id"), "category_id": F("category_id")},
+            {"month": refund_month, "product_id": F("sale_line__product_id"),
+             "category_id": F("sale_line__category_id")},
+        ),
+    }  # fmt: skip
+    for model in WRITE_ORDER:
+        sale_keys, refund_keys = keys[model]
+        sale_figures, refund_figures = dict(sold), dict(refunded)
+        if model is DailyCategorySales:
+            sale_figures["category_name"] = Max("category_name")
+            refund_figures["category_name"] = Max("sale_line__category_name")
+        yield (
+            model,
+            _aliased(sale_lines, sale_keys, sale_figures),
+            _aliased(refund_lines, refund_keys, refund_figures),
+        )
+
+
+def _aliased(queryset: QuerySet, keys: dict, figures: dict) -> "_Renamed":
+    prefixed = queryset.values(**{f"k_{name}": expr for name, expr in keys.items()}).annotate(
+        **{f"f_{name}": expr for name, expr in figures.items()}
+    )
+    return _Renamed(prefixed, [*keys, *figures])
+
+
+class _Renamed:
+    """A grouped queryset whose rows read back under the table's column names."""
+
+    def __init__(self, queryset: QuerySet, columns: list[str]) -> None:
+        self.queryset, self.columns = queryset, columns
+
+    def __iter__(self) -> Iterator[dict]:
+        for row in self.queryset.values_list(
+            *self.queryset.query.values_select, *self.queryset.query.annotation_select
+        ):
+            yield dict(zip(self.columns, row, strict=True))
+
+    def sql_with_params(self) -> tuple[str, tuple]:
+        return self.queryset.query.sql_with_params()
+
+
+def _insert_select(model: type, grouped: "_Renamed", *, merge: bool) -> None:
+    """Insert the grouped rows into the table; with merge, add them to the rows already there (refunds)."""
+    quote = connection.ops.quote_name
+    table, columns = quote(model._meta.db_table), grouped.columns
+    select, params = grouped.sql_with_params()
+    column_list = ", ".join(quote(c) for c in columns)
+    figures = [c for c in columns if c not in KEYS[model] and c not in ("newest", "category_name")]
+    if not merge:
+        sql = f"INSERT INTO {table} ({column_list}) {select}"
+    elif connection.vendor == "mysql":
+        updates = [f"{quote(c)} = VALUES({quote(c)})" for c in figures]
+        updates.append("`newest` = IF(`newest` IS NULL OR VALUES(`newest`) > `newest`, VALUES(`newest`), `newest`)")
+        sql = f"INSERT INTO {table} ({column_list}) {select} ON DUPLICATE KEY UPDATE {', '.join(updates)}"
+    else:
+        updates = [f"{quote(c)} = excluded.{quote(c)}" for c in figures]
+        updates.append('"newest" = MAX(COALESCE("newest", excluded."newest"), excluded."newest")')
+        conflict = ", ".join(quote(k) for k in KEYS[model])
+        # SQLite needs a WHERE before ON CONFLICT to parse an INSERT ... SELECT upsert.
+        sql = (
+            f"INSERT INTO {table} ({column_list}) SELECT * FROM ({select}) WHERE true "
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {', '.join(updates)}"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def _row_key(model: type, row: dict) -> tuple:
-    if model is DailySales:
-        return (_as_date(row["day"]), row["ch"])
-    if model is DailyCategorySales:
-        return (_as_date(row["day"]), row["cat"], row["ch"])
-    return (_as_date(row["month"]), row["prod"], row["cat"])
+    first, *rest = KEYS[model]
+    return (_as_date(row[first]), *(row[k] for k in rest))
 
 
 def _as_date(value) -> date:
@@ -280,7 +350,7 @@ def _local_date(field_name: str, start: datetime, end: datetime):
 
 
 def _local_month(field_name: str, start: datetime, end: datetime):
-    return TruncMonth(_local_wall_time(field_name, start, end), tzinfo=UTC)
+    return TruncMonth(_local_wall_time(field_name, start, end), output_field=DateField(), tzinfo=UTC)
 
 
 def _default_range(start_date: date | None, end_date: date | None) -> tuple[date | None, date | None]:
@@ -304,11 +374,3 @@ def _month_batches(start_date: date, end_date: date) -> Iterator[tuple[date, dat
 def _range_filter(model: type, start_date: date, end_date: date):
     field_name = KEYS[model][0]
     return model.objects.filter(**{f"{field_name}__gte": start_date, f"{field_name}__lte": end_date})
-
-
-def _instance(model: type, key: tuple, figures: Figures):
-    values = dict(zip(KEYS[model], key, strict=True))
-    values.update({name: getattr(figures, name) for name in FIGURES}, newest=figures.newest)
-    if model is DailyCategorySales:
-        values["category_name"] = figures.category_name
-    return model(**values)

@@ -10,9 +10,11 @@ the services would have written: the ledger sums to the stock and sale totals eq
 import heapq
 import math
 import os
+import queue
 import random
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -482,6 +484,12 @@ class _RowWriter:
 
 
 class _MySQLLoader:
+    """Loads batches on its own connection in a background thread, while the history goes on being played.
+
+    The database ingests a batch (no GIL held) while Python generates the next one; a bounded
+    queue keeps at most two batches in memory. An error in the thread is raised again by `close`.
+    """
+
     def __init__(self) -> None:
         import MySQLdb
 
@@ -492,8 +500,39 @@ class _MySQLLoader:
         with self.connection.cursor() as cursor:
             cursor.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0, sql_mode = 'STRICT_TRANS_TABLES'")
         self.directory = tempfile.TemporaryDirectory(prefix="shopdesk-seed-")
+        self.work: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="seed-loader", daemon=True)
+        self.thread.start()
 
     def load(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        self._submit(self._load, table, columns, rows)
+
+    def executemany(self, sql: str, params: list[tuple]) -> None:
+        self._submit(self._executemany, sql, params)
+
+    def close(self) -> None:
+        self.work.put(None)
+        self.thread.join()
+        self.connection.close()
+        self.directory.cleanup()
+        if self.error is not None:
+            raise self.error
+
+    def _submit(self, *task) -> None:
+        if self.error is not None:
+            raise self.error
+        self.work.put(task)
+
+    def _run(self) -> None:
+        while (task := self.work.get()) is not None:
+            if self.error is None:
+                try:
+                    task[0](*task[1:])
+                except BaseException as error:  # handed back to the seeding thread
+                    self.error = error
+
+    def _load(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         path = os.path.join(self.directory.name, f"{table}.tsv")
         with open(path, "w", encoding="utf-8", newline="\n") as file:
             file.write("\n".join("\t".join(map(_tsv, row)) for row in rows))
@@ -509,14 +548,10 @@ class _MySQLLoader:
                 raise RuntimeError(f"Loading {table}: {cursor.rowcount} of {len(rows)} rows; {cursor.fetchall()}")
         self.connection.commit()
 
-    def executemany(self, sql: str, params: list[tuple]) -> None:
+    def _executemany(self, sql: str, params: list[tuple]) -> None:
         with self.connection.cursor() as cursor:
             cursor.executemany(sql, params)
         self.connection.commit()
-
-    def close(self) -> None:
-        self.connection.close()
-        self.directory.cleanup()
 
 
 def _tsv(value) -> str:
