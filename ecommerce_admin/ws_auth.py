@@ -8,7 +8,7 @@ that was sent but refused never falls back to the session. Without a token, chan
 middleware reads the session cookie of a user logged into the admin.
 
 The consumer decides what an anonymous or unauthorised user gets (close codes 4401 and 4403);
-this module only says who the user is, in `scope["user"]`.
+this module only says who the user is, through `scope["authenticate"]`.
 """
 
 import asyncio
@@ -78,12 +78,19 @@ async def authenticate_token(raw_token: bytes) -> tuple[Any, frozenset[str]]:
     key = (loop, raw_token)
     task = _token_lookups.get(key)
     if task is None:
-        # Not thread-sensitive: read-only lookups may run side by side on the executor's threads.
-        task = loop.create_task(database_sync_to_async(_authenticate_token, thread_sensitive=False)(raw_token))
+        task = loop.create_task(_look_up_token(raw_token))
         _token_lookups[key] = task
         task.add_done_callback(lambda _: _token_lookups.pop(key, None))
-    user, permissions, expires_at = await asyncio.shield(task)
+    # Shielded: a client that goes away meanwhile must not cancel the others' lookup.
+    return await asyncio.shield(task)
+
+
+async def _look_up_token(raw_token: bytes) -> tuple[Any, frozenset[str]]:
+    # Not thread-sensitive: read-only lookups may run side by side on the executor's threads, and
+    # must not queue behind (or hold up) the sync views daphne runs on its one thread-sensitive thread.
+    user, permissions, expires_at = await database_sync_to_async(_authenticate_token, thread_sensitive=False)(raw_token)
     if user.is_authenticated:
+        # Stored before the task completes, so no caller can fall between the lookup and the cache.
         if len(_token_cache) >= TOKEN_CACHE_MAX_ENTRIES:
             _token_cache.clear()
         keep = min(TOKEN_CACHE_SECONDS, expires_at - time.time())
@@ -92,26 +99,41 @@ async def authenticate_token(raw_token: bytes) -> tuple[Any, frozenset[str]]:
     return user, permissions
 
 
+AUTHENTICATE_KEY = "authenticate"
+
+
 class PermissionsMiddleware:
-    """Put the session user's permissions in `scope["permissions"]` (inside channels' auth stack)."""
+    """Offer the session user (resolved by channels' auth stack) and their permissions to the consumer."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        permissions = await database_sync_to_async(permissions_of, thread_sensitive=False)(scope["user"])
-        return await self.inner(dict(scope, permissions=permissions), receive, send)
+        scope = dict(scope)
+
+        async def authenticate() -> tuple[Any, frozenset[str]]:
+            permissions = await database_sync_to_async(permissions_of, thread_sensitive=False)(scope["user"])
+            scope["permissions"] = permissions
+            return scope["user"], permissions
+
+        scope[AUTHENTICATE_KEY] = authenticate
+        return await self.inner(scope, receive, send)
 
 
 class JWTAuthMiddleware:
     """Authenticate by the JWT when one is sent, else by the session cookie (channels' auth stack).
 
-    Sets `scope["user"]` and `scope["permissions"]`, so the consumer decides without a query.
+    Puts `scope["authenticate"]` in the scope: an async function that returns the user and their
+    permissions ("app_label.codename" strings) and also sets `scope["user"]` and
+    `scope["permissions"]`. The consumer calls it AFTER accepting the handshake: daphne closes a
+    handshake that is not accepted within 5 seconds, and when a thousand clients with a thousand
+    different tokens connect at once, their database lookups take longer than that in all (about
+    4 ms each here), so authenticating first made most of them fail. Accepted first, every client
+    connects, and those refused are closed with 4401/4403 once their turn comes.
+
     A token that is sent but refused leaves the user anonymous: it never falls back to the session.
     The token path skips the session middleware and makes at most one trip to a database thread
-    (user, then permissions): with a thousand clients connecting at once, a second trip per client
-    would queue every client's second step behind every client's first one, and daphne gives up on
-    a handshake that is not accepted within 5 seconds.
+    (user, then permissions).
     """
 
     def __init__(self, inner) -> None:
@@ -122,11 +144,18 @@ class JWTAuthMiddleware:
         try:
             raw_token = raw_token_from_scope(scope)
         except AuthenticationFailed:
-            return await self.inner(dict(scope, user=AnonymousUser(), permissions=frozenset()), receive, send)
+            raw_token = b""  # a malformed Authorization header: refused like a forged token
         if raw_token is None:
             return await self.session_auth(scope, receive, send)
-        user, permissions = await authenticate_token(raw_token)
-        return await self.inner(dict(scope, user=user, permissions=permissions), receive, send)
+        scope = dict(scope, user=AnonymousUser(), permissions=frozenset())
+
+        async def authenticate() -> tuple[Any, frozenset[str]]:
+            user, permissions = await authenticate_token(raw_token) if raw_token else (AnonymousUser(), frozenset())
+            scope["user"], scope["permissions"] = user, permissions
+            return user, permissions
+
+        scope[AUTHENTICATE_KEY] = authenticate
+        return await self.inner(scope, receive, send)
 
 
 def JWTAuthMiddlewareStack(inner):  # noqa: N802  (named like channels' AuthMiddlewareStack)

@@ -25,30 +25,34 @@ ERROR_SNAPSHOT_UNAVAILABLE = "The dashboard snapshot could not be computed; upda
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
     """Send a snapshot on connect, then every update of the `insights.dashboard` group."""
 
-    counted = False  # whether realtime counts this connection among the process's clients
+    authorized = False  # set once the user may view sales; until then nothing is answered
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
+        # Accept first, then authenticate (see ecommerce_admin.ws_auth): a refused client is closed
+        # with a code it can read, 4401 or 4403, instead of a bare HTTP 403 on the handshake.
+        await self.accept()
+        authenticate = self.scope.get("authenticate")
+        user, permissions = await authenticate() if authenticate else (None, frozenset())
         if user is None or not user.is_authenticated:
-            await self._accept_and_close(CLOSE_UNAUTHENTICATED)
+            await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        # ecommerce_admin.ws_auth loaded the permissions with the user, in the same database trip.
-        if VIEW_PERMISSION not in self.scope.get("permissions", ()):
-            await self._accept_and_close(CLOSE_FORBIDDEN)
+        if VIEW_PERMISSION not in permissions:
+            await self.close(code=CLOSE_FORBIDDEN)
             return
         # Join before the snapshot is computed: a write committed meanwhile then still arrives as an update.
         await self.channel_layer.group_add(realtime.DASHBOARD_GROUP, self.channel_name)
         self.groups.append(realtime.DASHBOARD_GROUP)
-        await self.accept()
         realtime.broadcaster.client_connected(asyncio.get_running_loop())
-        self.counted = True
+        self.authorized = True
         await self._send_snapshot()
 
     async def disconnect(self, code: int) -> None:
-        if self.counted:
+        if self.authorized:
             realtime.broadcaster.client_disconnected()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
+        if not self.authorized:  # a refused client's messages, sent before its close arrived
+            return
         try:
             content = json.loads(text_data) if text_data is not None else None
         except ValueError:
@@ -91,8 +95,3 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send_error(self, code: str, detail: str) -> None:
         await self.send_json({"type": "error", "data": {"code": code, "detail": detail}})
-
-    async def _accept_and_close(self, code: int) -> None:
-        # Accepting first lets the client read the close code; a refused handshake would only say 403.
-        await self.accept()
-        await self.close(code=code)

@@ -167,8 +167,10 @@ class DashboardBroadcaster:
         self._thread: threading.Thread | None = None
         self._local_clients = 0
         self._server_loop: asyncio.AbstractEventLoop | None = None
+        # Counters, for tests and for anyone who looks at a live process.
         self.rounds = 0
         self.computations = 0
+        self.failures = 0
 
     # --- called on commit, in whatever thread committed ------------------------------------
 
@@ -260,9 +262,19 @@ class DashboardBroadcaster:
                 snapshot_seen(snapshot)
                 self._send({"type": DASHBOARD_UPDATE, "data": snapshot})
             except Exception:  # the write committed; the next round sends a complete snapshot again
+                self.failures += 1
                 logger.warning("Dashboard broadcast failed; will retry with the next change or refresh", exc_info=True)
             finally:
                 close_old_connections()
+
+    def wait_idle(self, timeout: float = SEND_TIMEOUT_SECONDS) -> bool:
+        """Wait until the thread has no wake-up, debounce or round under way; return whether it is idle."""
+        deadline = time.monotonic() + timeout
+        while self._wake.is_set() or self._round_lock.locked():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def pending(self) -> bool:
         """Whether a write of this process is waiting to be pushed."""
@@ -402,6 +414,12 @@ def snapshot_seen(snapshot: dict[str, Any]) -> None:
     """Remember the newest snapshot this process computed or received from the group."""
     global _latest_snapshot
     _latest_snapshot = (time.monotonic(), snapshot)
+
+
+def snapshot_seen_reset() -> None:
+    """Forget the remembered snapshot (tests, whose database changes under it)."""
+    global _latest_snapshot
+    _latest_snapshot = None
 
 
 async def snapshot_for_client(*, fresh: bool = False) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from catalog.tests.factories import ProductFactory
-from insights import realtime
 from inventory.services import InsufficientStock, stock_threshold_set
 from sales import services as sales_services
 from sales.models import Sale
@@ -148,7 +147,9 @@ async def test_auth_matrix_closes_with_4401_or_4403(broadcaster, make_user, case
     client = communicator(path, headers=headers)
     connected, _ = await client.connect()
     assert connected  # accepted only so that the close code reaches the client
+    await client.send_json_to({"type": "refresh"})  # sent before the close arrives: never answered
     assert await client.receive_output(timeout=2) == {"type": "websocket.close", "code": expected_code}
+    assert await client.receive_nothing(timeout=0.3)
     await client.disconnect()
 
 
@@ -405,7 +406,6 @@ async def test_clients_connecting_together_with_one_token_share_one_lookup_and_o
     lookup, compute = ws_auth._authenticate_token, broadcaster.compute
     monkeypatch.setattr(ws_auth, "_authenticate_token", lambda raw: lookups.append(raw) or lookup(raw))
     monkeypatch.setattr(broadcaster, "compute", lambda: computations.append(1) or compute())
-    monkeypatch.setattr(realtime, "_latest_snapshot", None)
     clients = [communicator(f"/ws/dashboard/?token={token}") for _ in range(25)]
     snapshots = await asyncio.gather(*(connect_with_snapshot(client) for client in clients))
     assert len(lookups) == 1
@@ -413,3 +413,18 @@ async def test_clients_connecting_together_with_one_token_share_one_lookup_and_o
     assert all(snapshot == snapshots[0] for snapshot in snapshots)
     for client in clients:
         await client.disconnect()
+
+
+async def test_a_connecting_client_reuses_a_fresh_snapshot_and_refresh_recomputes(broadcaster, token, monkeypatch):
+    computations = []
+    compute = broadcaster.compute
+    monkeypatch.setattr(broadcaster, "compute", lambda: computations.append(1) or compute())
+    first, second = communicator(f"/ws/dashboard/?token={token}"), communicator(f"/ws/dashboard/?token={token}")
+    await connect_with_snapshot(first)
+    await connect_with_snapshot(second)
+    assert len(computations) == 1
+    await second.send_json_to({"type": "refresh"})
+    assert (await receive(second))["type"] == "dashboard.snapshot"
+    assert len(computations) == 2
+    await first.disconnect()
+    await second.disconnect()

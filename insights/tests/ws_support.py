@@ -48,7 +48,9 @@ def redis_layer_fixture(settings):
 def broadcaster_fixture():
     """The process's broadcaster, with nothing pending and no periodic refresh to interfere."""
     subject = realtime.broadcaster
+    assert subject.wait_idle()
     subject.run_round(periodic=False)  # drain whatever an earlier test left
+    realtime.snapshot_seen_reset()  # an earlier test's snapshot describes another database state
     periodic, subject.periodic = subject.periodic, None
     yield subject
     subject.periodic = periodic
@@ -87,8 +89,17 @@ async def receive_until(
 
 
 async def settle() -> None:
-    """Send whatever the writes so far left pending now, so that it cannot reach a client connected next."""
-    await database_sync_to_async(realtime.broadcaster.run_round)(periodic=False)
+    """Send whatever the writes so far left pending now, so that it cannot reach a client connected next.
+
+    The thread may be in the middle of its debounce for those writes: wait for it to finish its
+    round, so that the next writes start a debounce of their own and arrive in one round.
+    """
+
+    def drain() -> None:
+        assert realtime.broadcaster.wait_idle()
+        realtime.broadcaster.run_round(periodic=False)
+
+    await database_sync_to_async(drain)()
 
 
 async def connect_with_snapshot(client: WebsocketCommunicator) -> dict[str, Any]:
