@@ -3,12 +3,15 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.response import Response
 
+from ecommerce_admin.schema import conflict
+
 from . import selectors, services
 from .filters import ProductFilter
 from .models import Product
 from .serializers import CategorySerializer, ProductSerializer, product_representation
 
 
+@extend_schema_view(destroy=extend_schema(responses={204: None, 409: conflict("category_in_use")}))
 class CategoryViewSet(viewsets.ModelViewSet):
     serializer_class = CategorySerializer
     search_fields = ["name", "slug"]
@@ -18,18 +21,23 @@ class CategoryViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return selectors.category_list()
 
+    # Read back through the selector, so the answer carries product_count like every other read.
     def perform_create(self, serializer):
-        serializer.instance = services.category_create(**serializer.validated_data)
+        category = services.category_create(**serializer.validated_data)
+        serializer.instance = selectors.category_list().get(pk=category.pk)
 
     def perform_update(self, serializer):
-        serializer.instance = services.category_update(category=serializer.instance, **serializer.validated_data)
+        category = services.category_update(category=serializer.instance, **serializer.validated_data)
+        serializer.instance = selectors.category_list().get(pk=category.pk)
 
     def perform_destroy(self, instance):
         services.category_delete(category=instance)
 
 
 @extend_schema_view(
-    list=extend_schema(responses=ProductSerializer(many=True)), retrieve=extend_schema(responses=ProductSerializer)
+    list=extend_schema(responses=ProductSerializer(many=True)),
+    retrieve=extend_schema(responses=ProductSerializer),
+    destroy=extend_schema(responses={204: None, 409: conflict("product_has_sales: archive it with is_active=false")}),
 )
 class ProductViewSet(viewsets.ModelViewSet):
     """Products; reads render plain rows (the hottest routes of the API), writes go through the services."""
