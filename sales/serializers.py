@@ -52,6 +52,8 @@ class SaleLineSerializer(serializers.ModelSerializer):
 
 class SaleSerializer(serializers.ModelSerializer):
     lines = SaleLineSerializer(many=True, read_only=True)
+    # Blank when not given: a plain string in the schema, not format "email", which "" would break.
+    customer_email = serializers.CharField(read_only=True)
     net_total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
 
     class Meta:
