@@ -80,7 +80,10 @@ class CsvMixin:
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if response.status_code >= 400 and isinstance(getattr(response, "accepted_renderer", None), CSVRenderer):
+        # Errors and OPTIONS metadata have no report rows to put in CSV.
+        if (response.status_code >= 400 or request.method == "OPTIONS") and isinstance(
+            getattr(response, "accepted_renderer", None), CSVRenderer
+        ):
             response.accepted_renderer = JSONRenderer()
             response.accepted_media_type = JSONRenderer.media_type
         data = getattr(response, "data", None)
