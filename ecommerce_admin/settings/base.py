@@ -242,6 +242,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ecommerce_admin.schema.document_error_responses",
+    ],
 }
 
 # Throttles count in the cache; one shared cache per deployment keeps the count across workers.
