@@ -21,7 +21,12 @@ class CachedJWTScheme(SimpleJWTScheme):
 
 
 # Operations anyone may call: no 403, and their own throttle.
-OPEN_PATHS = ("/api/v1/auth/token/", "/api/v1/auth/token/refresh/", "/api/v1/auth/token/verify/", "/api/v1/auth/logout/")
+OPEN_PATHS = (
+    "/api/v1/auth/token/",
+    "/api/v1/auth/token/refresh/",
+    "/api/v1/auth/token/verify/",
+    "/api/v1/auth/logout/",
+)
 UNSAFE_METHODS = {"post", "put", "patch", "delete"}
 GENERIC_ERRORS = {
     "400": "Invalid request: field errors ({field: [messages]}) or {detail, code} for a body that does not parse",
