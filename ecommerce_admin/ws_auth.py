@@ -14,6 +14,7 @@ this module only says who the user is, through `scope["authenticate"]`.
 import asyncio
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -63,6 +64,11 @@ def _authenticate_token(raw_token: bytes) -> tuple[Any, frozenset[str], float]:
 # successful check is kept for a few seconds, and lookups of a token already under way are shared.
 # The price: a user deactivated, or a permission withdrawn, within those seconds after a successful
 # connection can still open connections with that same token until they pass. Refusals are never kept.
+# Lookups run on two threads of their own. Not daphne's one thread-sensitive thread, where they
+# would queue behind (and hold up) the sync views; and not the default pool of (CPUs + 4) threads,
+# whose ORM work for a thousand arriving clients took the GIL from the event loop so long that it
+# could not accept their handshakes within daphne's 5 s. Two threads overlap the database round trips.
+LOOKUP_EXECUTOR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="websocket-auth")
 TOKEN_CACHE_SECONDS = 5.0
 TOKEN_CACHE_MAX_ENTRIES = 10_000
 _token_cache: dict[bytes, tuple[float, Any, frozenset[str]]] = {}
@@ -88,7 +94,9 @@ async def authenticate_token(raw_token: bytes) -> tuple[Any, frozenset[str]]:
 async def _look_up_token(raw_token: bytes) -> tuple[Any, frozenset[str]]:
     # Not thread-sensitive: read-only lookups may run side by side on the executor's threads, and
     # must not queue behind (or hold up) the sync views daphne runs on its one thread-sensitive thread.
-    user, permissions, expires_at = await database_sync_to_async(_authenticate_token, thread_sensitive=False)(raw_token)
+    user, permissions, expires_at = await database_sync_to_async(
+        _authenticate_token, thread_sensitive=False, executor=LOOKUP_EXECUTOR
+    )(raw_token)
     if user.is_authenticated:
         # Stored before the task completes, so no caller can fall between the lookup and the cache.
         if len(_token_cache) >= TOKEN_CACHE_MAX_ENTRIES:
@@ -112,7 +120,9 @@ class PermissionsMiddleware:
         scope = dict(scope)
 
         async def authenticate() -> tuple[Any, frozenset[str]]:
-            permissions = await database_sync_to_async(permissions_of, thread_sensitive=False)(scope["user"])
+            permissions = await database_sync_to_async(
+                permissions_of, thread_sensitive=False, executor=LOOKUP_EXECUTOR
+            )(scope["user"])
             scope["permissions"] = permissions
             return scope["user"], permissions
 
