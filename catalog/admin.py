@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count
+from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
 from .models import Category, Product
@@ -9,7 +10,7 @@ from .serializers import MAX_STOCK
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(SimpleHistoryAdmin):
     list_display = ["name", "slug", "product_count", "updated_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -50,7 +51,7 @@ class ProductAddForm(forms.ModelForm):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(SimpleHistoryAdmin):
     list_display = ["sku", "name", "category", "price", "cost", "is_active", "updated_at"]
     list_display_links = ["sku", "name"]
     list_filter = ["is_active", "category"]

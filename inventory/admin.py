@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from simple_history.admin import SimpleHistoryAdmin
 
 from catalog.admin import ProductAdmin as CatalogProductAdmin
 from catalog.models import Product
@@ -100,7 +101,7 @@ class StockLevelForm(forms.ModelForm):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(admin.ModelAdmin):
+class StockLevelAdmin(SimpleHistoryAdmin):
     form = StockLevelForm
     list_display = ["product", "quantity", "low_stock_threshold", "is_low", "updated_at"]
     list_filter = ["product__category", "product__is_active"]

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from catalog.models import Product
 
@@ -26,6 +27,8 @@ class StockLevel(models.Model):
     quantity = models.PositiveIntegerField(default=0)
     low_stock_threshold = models.PositiveIntegerField(default=10)
     updated_at = models.DateTimeField(auto_now=True)
+    # The audit trail of threshold changes; quantities have their own trail, the ledger.
+    history = HistoricalRecords(excluded_fields=["quantity", "updated_at"])
 
     class Meta:
         ordering = ["product_id"]
