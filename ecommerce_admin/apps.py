@@ -18,5 +18,5 @@ class EcommerceAdminConfig(AppConfig):
 def _roles_sync_after_migrate(sender, **kwargs) -> None:
     from .roles import DOMAIN_APPS, roles_sync
 
-    if sender.label in DOMAIN_APPS:
+    if sender.label in (*DOMAIN_APPS, "ecommerce_admin"):
         roles_sync()
