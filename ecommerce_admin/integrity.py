@@ -11,6 +11,7 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 
 from catalog.models import Product
+from insights.summaries import summaries_verify
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_violations
 from sales.models import Refund, RefundLine, Sale, SaleLine, SaleStatus
@@ -175,6 +176,11 @@ def sales_are_in_the_ledger() -> list[str]:
     return violations
 
 
+def summaries_match_lines() -> list[str]:
+    """The analytics summaries (insights) equal what the sale and refund lines add up to, day by day."""
+    return [f"summaries: {difference}" for difference in summaries_verify()]
+
+
 def _money(amount: Decimal | float | int | None) -> Decimal:
     return Decimal(str(amount or 0)).quantize(CENT)
 
@@ -189,6 +195,7 @@ CHECKS: dict[str, Callable[[], list[str]]] = {
     "refunded quantities equal their refund lines": refunded_quantities_add_up,
     "sale status matches its refunds": sale_status_matches_refunds,
     "sales and restocked refunds are in the ledger": sales_are_in_the_ledger,
+    "analytics summaries equal the sale lines": summaries_match_lines,
 }
 
 
