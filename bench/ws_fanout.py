@@ -24,6 +24,7 @@ import collections
 import json
 import os
 import platform
+import resource
 import secrets
 import statistics
 import subprocess
@@ -76,7 +77,7 @@ def main() -> None:
         with open(log_path, "w+b") as log:
             server = _start_daphne(layer, prefix, args.port, log)
             try:
-                result = asyncio.run(_run(layer, prefix, args, tokens))
+                result = asyncio.run(_run(layer, prefix, args, tokens, server.pid))
             finally:
                 server.terminate()
                 server.wait(timeout=20)
@@ -155,7 +156,16 @@ def _start_daphne(layer: str, prefix: str, port: int, log) -> subprocess.Popen:
     raise SystemExit(f"daphne ({layer}) did not start")
 
 
-async def _run(layer: str, prefix: str, args, tokens: list[str]) -> dict:
+def _cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system) used so far by process pid, or by this process."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _run(layer: str, prefix: str, args, tokens: list[str], server_pid: int) -> dict:
     from websockets.asyncio.client import connect
 
     url = f"ws://127.0.0.1:{args.port}/ws/dashboard/?token="
@@ -207,6 +217,7 @@ async def _run(layer: str, prefix: str, args, tokens: list[str]) -> dict:
     burst_delays: list[float] = []
     listeners = [asyncio.create_task(listen(ws, BURST, burst_delays)) for ws in clients]
     started = time.monotonic()
+    server_cpu, client_cpu = _cpu_seconds(server_pid), _cpu_seconds()
     for _ in range(BURST):
         await layer_instance.group_send(
             "insights.dashboard", {"type": "dashboard.update", "data": {"bench_sent": time.time()}}
@@ -215,6 +226,10 @@ async def _run(layer: str, prefix: str, args, tokens: list[str]) -> dict:
     await asyncio.wait_for(asyncio.gather(*listeners), timeout=300)
     result["burst_delivered_seconds"] = round(time.monotonic() - started, 2)
     result["burst_messages_delivered"] = len(burst_delays)
+    # Who was the bottleneck: CPU per delivered frame in the server, and in this (client) process.
+    frames = max(1, len(burst_delays))
+    result["server_cpu_us_per_frame"] = round(1e6 * (_cpu_seconds(server_pid) - server_cpu) / frames, 1)
+    result["client_cpu_us_per_frame"] = round(1e6 * (_cpu_seconds() - client_cpu) / frames, 1)
 
     await asyncio.gather(*(ws.close() for ws in clients), return_exceptions=True)
     if layer == "core":
@@ -249,13 +264,15 @@ def _table(results: list[dict], args) -> str:
         f"{args.clients} clients, {results[0]['distinct_tokens'] if results else 0} token(s), "
         f"{platform.python_version()}, {os.cpu_count()} CPUs\n\n"
         "| layer | connected | connect errors | all snapshots in | fan-out p50 | p95 | max | group_send | "
-        f"{BURST}-message burst delivered in | server log errors |\n|---|---|---|---|---|---|---|---|---|---|"
+        f"{BURST}-message burst delivered in | server CPU per frame | client CPU per frame | server log errors |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     rows = [
         f"| {r['layer']} | {r['connected']}/{r['clients']} | {r['connect_errors'] or 'none'} "
         f"| {r['connect_seconds']} s | "
         f"{r.get('fanout_ms_p50', '–')} ms | {r.get('fanout_ms_p95', '–')} ms | {r.get('fanout_ms_max', '–')} ms | "
         f"{r.get('group_send_ms_mean', '–')} ms | {r.get('burst_delivered_seconds', '–')} s | "
+        f"{r.get('server_cpu_us_per_frame', '–')} µs | {r.get('client_cpu_us_per_frame', '–')} µs | "
         f"{r.get('server_errors') or 'none'} |"
         for r in results
     ]
