@@ -34,15 +34,14 @@ class SalesFigures(models.Model):
 
 
 class DailyCategorySales(SalesFigures):
+    # Clustered by day: a range of days is read in one sequential scan.
+    pk = models.CompositePrimaryKey("day", "category_id", "channel")
     day = models.DateField()
     category_id = models.BigIntegerField()
     category_name = models.CharField(max_length=120, blank=True, default="", db_default="")
     channel = models.CharField(max_length=16)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["day", "category_id", "channel"], name="daily_category_sales_key")
-        ]
         indexes = [models.Index(fields=["category_id", "day"], name="daily_category_sales_cat_idx")]
         verbose_name_plural = "daily category sales"
 
@@ -51,11 +50,11 @@ class DailyCategorySales(SalesFigures):
 
 
 class DailySales(SalesFigures):
+    pk = models.CompositePrimaryKey("day", "channel")
     day = models.DateField()
     channel = models.CharField(max_length=16)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "channel"], name="daily_sales_key")]
         verbose_name_plural = "daily sales"
 
     def __str__(self) -> str:
@@ -63,14 +62,12 @@ class DailySales(SalesFigures):
 
 
 class MonthlyProductSales(SalesFigures):
+    pk = models.CompositePrimaryKey("month", "product_id", "category_id")
     month = models.DateField(help_text="The first day of the store-local month.")
     product_id = models.BigIntegerField()
     category_id = models.BigIntegerField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["month", "product_id", "category_id"], name="monthly_product_sales_key")
-        ]
         verbose_name_plural = "monthly product sales"
 
     def __str__(self) -> str:

@@ -234,7 +234,12 @@ def _refund_aggregates(condition: Q | None) -> dict:
 def _rows(table: _Table, windows: Mapping[str, Window], filters: SalesFilters, group: Grouping, aggregates):
     start = min(window[0] for window in windows.values())
     end = max(window[1] for window in windows.values())
-    queryset = _filtered(table, filters).filter(**{f"{table.time}__gte": start, f"{table.time}__lt": end})
+    # Only the windows' own instants: windows far apart (a partial day now and a year ago) must not
+    # make the query read everything in between.
+    in_windows = Q()
+    for window_start, window_end in windows.values():
+        in_windows |= Q(**{f"{table.time}__gte": window_start, f"{table.time}__lt": window_end})
+    queryset = _filtered(table, filters).filter(in_windows)
 
     annotations = {}
     for index, (window_start, window_end) in enumerate(windows.values()):

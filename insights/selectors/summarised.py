@@ -102,7 +102,7 @@ def _from_summaries(windows: Mapping[str, tuple[date, date]], filters: SalesFilt
                 f"w{index}_sold": Sum("units_sold", filter=condition),
                 f"w{index}_refunded": Sum("units_refunded", filter=condition),
                 f"w{index}_newest": Max("newest", filter=condition),
-                f"w{index}_rows": Count("pk", filter=condition),
+                f"w{index}_rows": Count(time_field, filter=condition),
             }
         )
     result = Aggregate(windows={name: {} for name in windows})
