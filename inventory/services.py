@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from catalog.models import Product
+from ecommerce_admin.db_retry import retry_on_deadlock
 from ecommerce_admin.errors import DomainError
 
 from .models import MovementReason, StockLevel, StockMovement
@@ -67,6 +68,7 @@ def stock_level_open(
     return level
 
 
+@retry_on_deadlock
 @transaction.atomic
 def stock_adjust(
     *,

@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Product
+from ecommerce_admin.db_retry import retry_on_deadlock
 from ecommerce_admin.errors import DomainError
 from inventory.models import MovementReason
 from inventory.services import StockChange, stock_apply
@@ -57,6 +58,7 @@ class RefundExceedsSold(DomainError):
         )
 
 
+@retry_on_deadlock
 def sale_record(
     *,
     lines: Sequence[Mapping[str, Any]],
@@ -163,6 +165,7 @@ def _sale_insert(
     return sale
 
 
+@retry_on_deadlock
 @transaction.atomic
 def sale_refund(
     *,
