@@ -7,7 +7,7 @@ never happened is never shown. `robust=True` keeps a push that raises from reach
 made the write (the write has committed and stands).
 """
 
-from functools import partial
+from functools import wraps
 
 from django.db import transaction
 from django.dispatch import receiver
@@ -17,6 +17,17 @@ from inventory.signals import stock_changed
 from sales.signals import refund_recorded, sale_recorded
 
 from . import realtime, summaries
+
+
+def _later(func, /, *args, **kwargs):
+    """func with its arguments, for on_commit; not a functools.partial, which has no __qualname__: Django's
+    robust on_commit logs a failing hook by its __qualname__, so a partial turned a logged error into a 500."""
+
+    @wraps(func)
+    def call():
+        return func(*args, **kwargs)
+
+    return call
 
 
 @receiver(sale_recorded, dispatch_uid="insights.summarise_sale")
@@ -31,7 +42,7 @@ def summarise_refund(sender, *, refund, lines, **kwargs) -> None:
 
 @receiver(sale_recorded, dispatch_uid="insights.push_sale_recorded")
 def push_sale_recorded(sender, *, sale, **kwargs) -> None:
-    transaction.on_commit(partial(realtime.sale_committed, sale), robust=True)
+    transaction.on_commit(_later(realtime.sale_committed, sale), robust=True)
 
 
 @receiver(refund_recorded, dispatch_uid="insights.push_refund_recorded")
@@ -50,7 +61,7 @@ def push_stock_changed(
 ) -> None:
     # Sent after the commit already; on_commit then runs at once, and still would not after a rollback.
     transaction.on_commit(
-        partial(
+        _later(
             realtime.stock_committed,
             product_id=product_id,
             old_quantity=old_quantity,
