@@ -116,6 +116,8 @@ def _database_from_url(url: str) -> dict:
                 " innodb_lock_wait_timeout=10"
             ),
             "isolation_level": "read committed",
+            # A database that does not answer fails the request (503) in seconds instead of hanging a worker.
+            "connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5),
         }
         database["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
     elif database["ENGINE"] == "django.db.backends.sqlite3":
