@@ -15,8 +15,18 @@ class EcommerceAdminConfig(AppConfig):
         connect_invalidation()
 
 
-def _roles_sync_after_migrate(sender, **kwargs) -> None:
+def _roles_sync_after_migrate(sender, apps=None, **kwargs) -> None:
+    from django.apps import apps as global_apps
+
     from .roles import DOMAIN_APPS, roles_sync
 
-    if sender.label in (*DOMAIN_APPS, "ecommerce_admin"):
-        roles_sync()
+    if sender.label not in (*DOMAIN_APPS, "ecommerce_admin"):
+        return
+    apps = apps or global_apps
+    try:  # the state migrate left: after `migrate auth zero` there are no groups to sync
+        apps.get_model("auth", "Group")
+        apps.get_model("auth", "Permission")
+        apps.get_model("contenttypes", "ContentType")
+    except LookupError:
+        return
+    roles_sync(apps)
