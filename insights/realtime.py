@@ -35,22 +35,20 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import json
 import logging
 import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.core.cache import cache
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections
+
+from .events import SALE_RECORDED, json_types, sale_summary, stock_crossings, stock_events
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +58,6 @@ DASHBOARD_GROUP = "insights.dashboard"
 DASHBOARD_UPDATE = "dashboard.update"
 DASHBOARD_EVENTS = "dashboard.events"
 
-# Client-facing event types.
-SALE_RECORDED = "sale.recorded"
-STOCK_LOW = "stock.low"
-STOCK_OUT = "stock.out"
-
 DEBOUNCE_SECONDS = 0.25
 PERIODIC_SECONDS = 30
 SEND_TIMEOUT_SECONDS = 5
@@ -72,17 +65,6 @@ SEND_TIMEOUT_SECONDS = 5
 # shows the newest few, and the snapshot that follows carries `recent_sales` anyway.
 MAX_SALE_EVENTS_PER_ROUND = 50
 PERIODIC_CACHE_KEY = "insights:dashboard:periodic:{period}:{slot}"
-CENT = Decimal("0.01")
-
-
-def json_types(value: Any) -> Any:
-    """Return value with JSON types only (Decimal and datetimes as strings), as the API renders them."""
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
-
-
-def iso_utc(moment: datetime) -> str:
-    """Format an aware datetime as ISO 8601 in UTC with a Z, like the REST API."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def dashboard_snapshot_json() -> dict[str, Any]:
@@ -90,53 +72,6 @@ def dashboard_snapshot_json() -> dict[str, Any]:
     from insights import selectors  # imported late: the selectors import every domain app's models
 
     return json_types(selectors.dashboard_snapshot())
-
-
-def sale_summary(sale: Any) -> dict[str, Any]:
-    """Summarise a just-recorded sale for the live feed, from the lines it was recorded with."""
-    lines = list(sale.lines.all())
-    return {
-        # The fields of a snapshot's `recent_sales` row, so a client renders both alike, and the lines.
-        "id": sale.pk,
-        "number": sale.number,
-        "channel": sale.channel,
-        "status": sale.status,
-        "sold_at": iso_utc(sale.sold_at),
-        "total": _money(sale.total),
-        "refunded_total": _money(sale.refunded_total),
-        "net_total": _money(Decimal(sale.total) - Decimal(sale.refunded_total)),
-        "units": sum(line.quantity for line in lines),
-        "lines": [
-            {
-                "product": line.product_id,
-                "sku": line.sku,
-                "product_name": line.product_name,
-                "quantity": line.quantity,
-                "line_total": _money(line.line_total),
-            }
-            for line in lines
-        ],
-    }
-
-
-def _money(amount: Any) -> str:
-    return str(Decimal(amount).quantize(CENT))
-
-
-def stock_crossings(*, old_quantity: int, new_quantity: int, low_stock_threshold: int, reason: str) -> list[str]:
-    """Return the stock events a change fires: `stock.low` on crossing to or below the threshold, `stock.out` at 0.
-
-    A threshold change (reason "threshold") keeps the quantity and is only reported by the
-    inventory when it flips the product's lowness, so there "was low" is the opposite of "is low".
-    """
-    is_low = new_quantity <= low_stock_threshold
-    was_low = (not is_low) if reason == "threshold" else old_quantity <= low_stock_threshold
-    events = []
-    if is_low and not was_low:
-        events.append(STOCK_LOW)
-    if new_quantity == 0 and old_quantity > 0:
-        events.append(STOCK_OUT)
-    return events
 
 
 class DashboardBroadcaster:
@@ -254,7 +189,7 @@ class DashboardBroadcaster:
                 logger.info("Dashboard feed: %d sale events of this burst not pushed (the snapshot has them)", dropped)
             close_old_connections()
             try:
-                events = [{"type": SALE_RECORDED, "data": sale} for sale in sales] + _stock_events(stock)
+                events = [{"type": SALE_RECORDED, "data": sale} for sale in sales] + stock_events(stock)
                 if events:
                     self._send({"type": DASHBOARD_EVENTS, "events": events})
                 self.computations += 1
@@ -338,31 +273,6 @@ def _run_in_new_loop(coroutine: Coroutine[Any, Any, None]) -> None:
 
 def _next_boundary(now: float, period: float) -> float:
     return (now // period + 1) * period
-
-
-def _stock_events(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Turn queued stock crossings into events, naming each product (one query for the whole round)."""
-    if not changes:
-        return []
-    from catalog.models import Product
-
-    names = {
-        row["id"]: row
-        for row in Product.objects.filter(pk__in={change["product"] for change in changes}).values("id", "sku", "name")
-    }
-    events = []
-    for change in changes:
-        product = names.get(change["product"], {})
-        data = {
-            "product": change["product"],
-            "sku": product.get("sku", ""),
-            "product_name": product.get("name", ""),
-            "quantity": change["quantity"],
-            "previous_quantity": change["previous_quantity"],
-            "low_stock_threshold": change["low_stock_threshold"],
-        }
-        events.extend({"type": kind, "data": data} for kind in change["events"])
-    return events
 
 
 broadcaster = DashboardBroadcaster()

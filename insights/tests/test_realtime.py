@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from rest_framework_simplejwt.tokens import AccessToken
 
 from catalog.tests.factories import ProductFactory
-from insights import realtime
+from insights import events, realtime
 from sales.models import Sale
 from sales.services import sale_record
 
@@ -47,14 +47,14 @@ from .ws_support import (  # noqa: F401  (the fixtures are found by their names,
 )
 def test_stock_crossings(old, new, threshold, expected, reason):
     assert (
-        realtime.stock_crossings(old_quantity=old, new_quantity=new, low_stock_threshold=threshold, reason=reason)
+        events.stock_crossings(old_quantity=old, new_quantity=new, low_stock_threshold=threshold, reason=reason)
         == expected
     )
 
 
 def test_json_types_turns_decimals_and_datetimes_into_strings():
     moment = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
-    assert realtime.json_types({"a": Decimal("19.90"), "b": [moment], "c": None}) == {
+    assert events.json_types({"a": Decimal("19.90"), "b": [moment], "c": None}) == {
         "a": "19.90",
         "b": ["2026-11-24T09:30:00Z"],
         "c": None,
