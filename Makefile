@@ -13,7 +13,7 @@ PROD_ENV := DEBUG=0 SECRET_KEY=check-deploy-$$(head -c 32 /dev/urandom | base64 
 	SECURE_HSTS_INCLUDE_SUBDOMAINS=1 SECURE_HSTS_PRELOAD=1 SESSION_COOKIE_SECURE=1 CSRF_COOKIE_SECURE=1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-sqlite lint fmt schema check migrate seed superuser clean migrations-roundtrip bench
+.PHONY: help install run run-prod test test-sqlite lint fmt schema check migrate seed superuser clean migrations-roundtrip bench
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -41,6 +41,16 @@ run: seed superuser ## Install, migrate, seed on first run and serve everything 
 	@# A listen backlog of 2048 (daphne's default is 50) lets a thousand dashboards connect at once.
 	DEBUG=$${DEBUG:-1} $(VENV)/bin/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=2048 \
 		ecommerce_admin.asgi:application
+
+WS_PORT ?= 8001
+run-prod: install ## Production layout: gunicorn (API, admin) on :8000 and daphne (WebSockets) on :8001 (needs SECRET_KEY)
+	@test -n "$$SECRET_KEY" || { echo "make run-prod: set SECRET_KEY (and DATABASE_URL, REDIS_URL, ALLOWED_HOSTS)"; exit 1; }
+	DEBUG=0 $(PY) manage.py migrate --noinput
+	DEBUG=0 $(PY) manage.py collectstatic --noinput -v0
+	DEBUG=0 DASHBOARD_WEBSOCKET_ORIGIN=$${DASHBOARD_WEBSOCKET_ORIGIN:-ws://$(HOST):$(WS_PORT)} bash -c 'trap "kill 0" EXIT; \
+		$(VENV)/bin/gunicorn -c ecommerce_admin/gunicorn.conf.py --bind $(HOST):$(PORT) & \
+		$(VENV)/bin/daphne -e tcp:port=$(WS_PORT):interface=$(HOST):backlog=2048 ecommerce_admin.asgi:application & \
+		wait'
 
 test: install ## Run the whole suite against MariaDB and Redis
 	@$(PY) -c "import MySQLdb; MySQLdb.connect(host='127.0.0.1', port=3306, user='root')" 2>/dev/null || \

@@ -1,5 +1,6 @@
 """The live dashboard page: a shell in the admin's look that the WebSocket fills in."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
@@ -25,6 +26,8 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "title": "Live dashboard",
         "can_view_sales": request.user.has_perm(VIEW_PERMISSION),
         "websocket_path": "/ws/dashboard/",
+        # Where WebSockets are served by another process than the page (make run-prod): ws://host:port.
+        "websocket_origin": settings.DASHBOARD_WEBSOCKET_ORIGIN,
         # A path of the API contract (shared/API.md), for last week's hourly series of the chart.
         "analytics_url": "/api/v1/sales/analytics/",
         "login_url": reverse("admin:login") + "?next=" + request.path,

@@ -180,6 +180,8 @@ if STORE_WEEK_START not in WEEKDAYS:
     raise ImproperlyConfigured(f"STORE_WEEK_START must be one of {', '.join(WEEKDAYS)}.")
 
 DEFAULT_LOW_STOCK_THRESHOLD = env.int("DEFAULT_LOW_STOCK_THRESHOLD", default=10)
+# Set when the WebSockets are served apart from the pages without a proxy in front (make run-prod).
+DASHBOARD_WEBSOCKET_ORIGIN = env.str("DASHBOARD_WEBSOCKET_ORIGIN", default="")
 
 # --- Static files ---------------------------------------------------------------
 STATIC_URL = "static/"

@@ -89,7 +89,8 @@
     clearTimeout(reconnectTimer);
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
     setState(attempt ? "reconnecting" : "connecting", attempt ? "Reconnecting…" : "Connecting…");
-    socket = new WebSocket(`${scheme}://${window.location.host}${root.dataset.websocketPath}`);
+    const origin = root.dataset.websocketOrigin || `${scheme}://${window.location.host}`;
+    socket = new WebSocket(`${origin}${root.dataset.websocketPath}`);
     socket.addEventListener("message", (event) => handle(JSON.parse(event.data)));
     socket.addEventListener("close", onClose);
   }
