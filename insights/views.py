@@ -292,13 +292,14 @@ class StockVelocityView(CsvMixin, generics.GenericAPIView):
 
     def get(self, request):
         now = timezone.now()
-        page = self.paginate_queryset(selectors.stock_by_urgency(now=now, low_only=self.low_only))
+        report = selectors.stock_by_urgency(now=now, low_only=self.low_only)
+        page = self.paginate_queryset(report.levels)
         return Response(
             {
                 "count": self.paginator.page.paginator.count,
                 "next": self.paginator.get_next_link(),
                 "previous": self.paginator.get_previous_link(),
-                "data_as_of": selectors.stock_data_as_of(now=now),
+                "data_as_of": report.data_as_of,
                 "results": selectors.stock_rows(page, now=now),
             }
         )

@@ -15,7 +15,7 @@ from .dashboard import dashboard_snapshot
 from .metrics import Grouping, Metrics, SalesFilters, metrics_aggregate
 from .rankings import TOP_PRODUCTS_BY, category_performance, sales_by_category, top_product_rows, top_products
 from .series import metrics_series, sales_analytics, sales_trends
-from .stock import STOCK_STATUSES, stock_by_urgency, stock_data_as_of, stock_rows, velocity_window
+from .stock import STOCK_STATUSES, StockReport, StockVelocity, stock_by_urgency, stock_rows, velocity_window
 
 __all__ = [
     "COMPARE_MODES",
@@ -27,6 +27,8 @@ __all__ = [
     "Metrics",
     "SalesFilters",
     "Span",
+    "StockReport",
+    "StockVelocity",
     "category_performance",
     "dashboard_snapshot",
     "date_range_spans",
@@ -38,7 +40,6 @@ __all__ = [
     "sales_trends",
     "spans_comparison",
     "stock_by_urgency",
-    "stock_data_as_of",
     "stock_rows",
     "to_date_spans",
     "top_product_rows",

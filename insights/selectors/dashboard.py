@@ -3,11 +3,11 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Max, Sum
+from django.db.models import Max, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from ecommerce_admin import store_calendar
-from sales.models import Refund, Sale
+from sales.models import Refund, Sale, SaleLine
 
 from .comparison import PREVIOUS_PERIOD, to_date_spans
 from .metrics import Grouping, Metrics, SalesFilters, iso_utc, metrics_aggregate, money, percent_change
@@ -54,12 +54,13 @@ def dashboard_snapshot(*, now: datetime | None = None) -> dict:
         hour = max(start for start in hours if start <= key)
         per_hour[hour] = per_hour[hour] + metrics
 
+    recent = _recent_sales()
     top_rows, _ = top_product_rows(
         window=(today_start, now), filters=SalesFilters(), by="revenue", limit=TOP_PRODUCTS_TODAY
     )
     return {
         "generated_at": iso_utc(now),
-        "data_as_of": iso_utc(_newest_sale_or_refund()),
+        "data_as_of": iso_utc(_newest_sale_or_refund(recent)),
         "time_zone": settings.STORE_TIME_ZONE,
         "today": totals["today"].as_json(*TODAY_FIELDS),
         "same_time_yesterday": totals["yesterday"].as_json(*TODAY_FIELDS),
@@ -76,30 +77,39 @@ def dashboard_snapshot(*, now: datetime | None = None) -> dict:
             {"hour": iso_utc(hour), **metrics.as_json("net_revenue", "orders")} for hour, metrics in per_hour.items()
         ],
         "top_products_today": top_rows,
-        "low_stock": stock_rows(stock_by_urgency(now=now, low_only=True)[:LOW_STOCK_ROWS], now=now),
-        "recent_sales": _recent_sales(),
+        "low_stock": stock_rows(stock_by_urgency(now=now, low_only=True).levels[:LOW_STOCK_ROWS], now=now),
+        "recent_sales": [_recent_sale_row(sale) for sale in recent],
     }
 
 
-def _recent_sales() -> list[dict]:
-    sales = Sale.objects.order_by("-sold_at", "-id").annotate(units=Sum("lines__quantity"))[:RECENT_SALES]
-    return [
-        {
-            "id": sale.pk,
-            "number": sale.number,
-            "channel": sale.channel,
-            "status": sale.status,
-            "sold_at": iso_utc(sale.sold_at),
-            "total": money(sale.total),
-            "refunded_total": money(sale.refunded_total),
-            "net_total": money(sale.net_total),
-            "units": int(sale.units or 0),
-        }
-        for sale in sales
-    ]
+def _recent_sales() -> list[Sale]:
+    # A subquery per returned sale: a join grouped before the LIMIT would add up every sale ever made.
+    units = (
+        SaleLine.objects.filter(sale_id=OuterRef("pk"))
+        .order_by()
+        .values("sale_id")
+        .annotate(units=Sum("quantity"))
+        .values("units")
+    )
+    return list(Sale.objects.order_by("-sold_at", "-id").annotate(units=Subquery(units))[:RECENT_SALES])
 
 
-def _newest_sale_or_refund() -> datetime | None:
-    newest_sale = Sale.objects.aggregate(newest=Max("sold_at"))["newest"]
+def _recent_sale_row(sale: Sale) -> dict:
+    return {
+        "id": sale.pk,
+        "number": sale.number,
+        "channel": sale.channel,
+        "status": sale.status,
+        "sold_at": iso_utc(sale.sold_at),
+        "total": money(sale.total),
+        "refunded_total": money(sale.refunded_total),
+        "net_total": money(sale.net_total),
+        "units": int(sale.units or 0),
+    }
+
+
+def _newest_sale_or_refund(recent: list[Sale]) -> datetime | None:
+    """The newest sale (the first of the recent ones) or refund, whichever is later."""
+    newest_sale = recent[0].sold_at if recent else None
     newest_refund = Refund.objects.aggregate(newest=Max("created_at"))["newest"]
     return max((moment for moment in (newest_sale, newest_refund) if moment), default=None)

@@ -12,24 +12,24 @@ dashboard alike:
 - urgency order: out of stock first, then days_of_cover ascending (nulls last), then quantity
   ascending, then product id.
 
-The order is computed in the database so a page of the list is one query however many products
-there are. With v = velocity in cents, both SQL and Python use integers only:
-v = (100 * units + 15) DIV 30 and days of cover in tenths = (2000 * quantity + v) DIV (2 * v),
-which are exactly the half-up roundings above for units > 0 (100 * units / 30 is never a half).
+Units are summed per product in the database (one grouped query for sale lines, one for refund
+lines); the order is then a sort of one small tuple per product. Correlated subqueries per product
+would be repeated by every expression that uses them, and cost minutes on a large store.
 """
 
-from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Case, F, Func, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import F, Max, Sum
 
+from catalog.models import Product
 from ecommerce_admin import store_calendar
 from inventory.models import StockLevel
 from sales.models import RefundLine, SaleLine
 
-from .metrics import iso_utc, metrics_aggregate, money
+from .metrics import CENT, iso_utc, money
 
 VELOCITY_DAYS = 30
 OUT_OF_STOCK = "out_of_stock"
@@ -39,17 +39,40 @@ STOCK_STATUSES = (OUT_OF_STOCK, LOW, OK)
 TENTH = Decimal("0.1")
 
 
-class IntegerDivision(Func):
-    """a DIV b, exact on every backend (MySQL's `/` answers a rounded DECIMAL)."""
+@dataclass(frozen=True)
+class StockVelocity:
+    product_id: int
+    quantity: int
+    low_stock_threshold: int
+    units_sold_30d: int
 
-    arity = 2
-    output_field = IntegerField()
+    @property
+    def daily_velocity(self) -> Decimal:
+        return (Decimal(self.units_sold_30d) / VELOCITY_DAYS).quantize(CENT, rounding=ROUND_HALF_UP)
 
-    def as_sql(self, compiler, connection, **extra_context):
-        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" / ", **extra_context)
+    @property
+    def days_of_cover(self) -> Decimal | None:
+        if self.units_sold_30d <= 0:
+            return None
+        # units >= 1 gives a velocity of at least 0.03, never zero.
+        return (Decimal(self.quantity) / self.daily_velocity).quantize(TENTH, rounding=ROUND_HALF_UP)
 
-    def as_mysql(self, compiler, connection, **extra_context):
-        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" DIV ", **extra_context)
+    @property
+    def status(self) -> str:
+        if self.quantity == 0:
+            return OUT_OF_STOCK
+        return LOW if self.quantity <= self.low_stock_threshold else OK
+
+    def urgency(self) -> tuple:
+        cover = self.days_of_cover
+        return (self.quantity != 0, cover is None, cover or 0, self.quantity, self.product_id)
+
+
+@dataclass(frozen=True)
+class StockReport:
+    levels: list[StockVelocity]
+    # The newest sale or refund counted in the 30 days, as ISO 8601 UTC.
+    data_as_of: str | None
 
 
 def velocity_window(now: datetime) -> tuple[datetime, datetime]:
@@ -58,82 +81,70 @@ def velocity_window(now: datetime) -> tuple[datetime, datetime]:
     return store_calendar.date_range_bounds(today - timedelta(days=VELOCITY_DAYS - 1), today)
 
 
-def stock_by_urgency(*, now: datetime, low_only: bool = False) -> QuerySet[StockLevel]:
-    """Stock levels with their velocity annotated, most urgent first; `low_only`: quantity <= threshold."""
+def stock_by_urgency(*, now: datetime, low_only: bool = False) -> StockReport:
+    """Every product's stock with its 30-day velocity, most urgent first; `low_only`: quantity <= threshold.
+
+    Three queries whatever the number of sales: sale lines and refund lines grouped by product, and
+    the stock levels.
+    """
     start, end = velocity_window(now)
     sold = (
-        SaleLine.objects.filter(product_id=OuterRef("product_id"), sold_at__gte=start, sold_at__lt=end)
+        SaleLine.objects.filter(sold_at__gte=start, sold_at__lt=end)
         .order_by()
         .values("product_id")
-        .annotate(total=Sum("quantity"))
-        .values("total")
+        .annotate(units=Sum("quantity"), newest=Max("sold_at"))
     )
     refunded = (
-        RefundLine.objects.filter(
-            sale_line__product_id=OuterRef("product_id"), refund__created_at__gte=start, refund__created_at__lt=end
-        )
+        RefundLine.objects.filter(refund__created_at__gte=start, refund__created_at__lt=end)
         .order_by()
-        .values("sale_line__product_id")
-        .annotate(total=Sum("quantity"))
-        .values("total")
+        .values(product_id=F("sale_line__product_id"))
+        .annotate(units=Sum("quantity"), newest=Max("refund__created_at"))
     )
-    levels = StockLevel.objects.select_related("product__category")
+    units: dict[int, int] = {}
+    newest = None
+    for sign, rows in ((1, sold), (-1, refunded)):
+        for row in rows:  # one row per product
+            units[row["product_id"]] = units.get(row["product_id"], 0) + sign * int(row["units"])
+            newest = row["newest"] if newest is None or row["newest"] > newest else newest
+
+    levels = StockLevel.objects.order_by()
     if low_only:
         levels = levels.filter(quantity__lte=F("low_stock_threshold"))
-    return levels.annotate(
-        units_sold_30d=Coalesce(Subquery(sold), 0, output_field=IntegerField())
-        - Coalesce(Subquery(refunded), 0, output_field=IntegerField()),
-        velocity_cents=Case(
-            When(units_sold_30d__gt=0, then=IntegerDivision(F("units_sold_30d") * 100 + 15, Value(30))),
-            output_field=IntegerField(),
-        ),
-        cover_tenths=Case(
-            When(
-                units_sold_30d__gt=0,
-                then=IntegerDivision(F("quantity") * 2000 + F("velocity_cents"), F("velocity_cents") * 2),
-            ),
-            output_field=IntegerField(),
-        ),
-        in_stock=Case(When(quantity=0, then=Value(0)), default=Value(1), output_field=IntegerField()),
-    ).order_by("in_stock", F("cover_tenths").asc(nulls_last=True), "quantity", "product_id")
+    report = [
+        StockVelocity(
+            product_id=product_id,
+            quantity=quantity,
+            low_stock_threshold=threshold,
+            units_sold_30d=units.get(product_id, 0),
+        )
+        for product_id, quantity, threshold in levels.values_list("product_id", "quantity", "low_stock_threshold")
+    ]
+    report.sort(key=StockVelocity.urgency)
+    return StockReport(levels=report, data_as_of=iso_utc(newest))
 
 
-def stock_rows(levels: Iterable[StockLevel], *, now: datetime) -> list[dict]:
-    """The JSON rows of stock levels annotated by `stock_by_urgency` (a page of them, not every sale)."""
+def stock_rows(levels: Sequence[StockVelocity], *, now: datetime) -> list[dict]:
+    """The JSON rows of some stock levels (a page of them): one query for their products."""
     today = store_calendar.store_today(now)
-    return [_stock_row(level, today) for level in levels]
+    products = Product.objects.select_related("category").in_bulk([level.product_id for level in levels])
+    return [_stock_row(level, products[level.product_id], today) for level in levels]
 
 
-def stock_data_as_of(*, now: datetime) -> str | None:
-    """The newest sale or refund that counts in the 30-day velocity, as ISO 8601 UTC."""
-    return iso_utc(metrics_aggregate(windows={"velocity": velocity_window(now)}).newest)
-
-
-def _stock_row(level: StockLevel, today: date) -> dict:
-    units = int(level.units_sold_30d)
-    days_of_cover = stockout = None
-    if units > 0:
-        velocity_cents = (100 * units + 15) // 30
-        cover_tenths = (2000 * level.quantity + velocity_cents) // (2 * velocity_cents)
-        days_of_cover = str((Decimal(cover_tenths) / 10).quantize(TENTH))
-        if cover_tenths // 10 <= (date.max - today).days:
-            stockout = (today + timedelta(days=cover_tenths // 10)).isoformat()
+def _stock_row(level: StockVelocity, product: Product, today: date) -> dict:
+    cover = level.days_of_cover
+    stockout = None
+    if cover is not None and int(cover) <= (date.max - today).days:
+        stockout = (today + timedelta(days=int(cover))).isoformat()
     return {
         "product": level.product_id,
-        "sku": level.product.sku,
-        "product_name": level.product.name,
-        "category_name": level.product.category.name,
+        "sku": product.sku,
+        "product_name": product.name,
+        "category_name": product.category.name,
         "quantity": level.quantity,
         "low_stock_threshold": level.low_stock_threshold,
-        "units_sold_30d": units,
-        "daily_velocity": money(Decimal(units) / VELOCITY_DAYS),
-        "days_of_cover": days_of_cover,
+        "units_sold_30d": level.units_sold_30d,
+        "daily_velocity": money(level.daily_velocity),
+        "days_of_cover": None if cover is None else str(cover),
         "projected_stockout_date": stockout,
-        "status": stock_status(quantity=level.quantity, low_stock_threshold=level.low_stock_threshold),
+        "status": level.status,
     }
-
-
-def stock_status(*, quantity: int, low_stock_threshold: int) -> str:
-    if quantity == 0:
-        return OUT_OF_STOCK
-    return LOW if quantity <= low_stock_threshold else OK

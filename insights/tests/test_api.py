@@ -403,7 +403,7 @@ QUERY_BUDGETS = {
     "/api/v1/insights/category-performance/": 4,
     "/api/v1/insights/stock-management/": 4,
     "/api/v1/inventory/low-stock/": 4,
-    "/api/v1/insights/dashboard/": 12,
+    "/api/v1/insights/dashboard/": 14,
 }
 
 
