@@ -348,7 +348,9 @@ def test_a_lock_held_too_long_is_a_503_that_writes_nothing_and_the_retry_succeed
     assert "all 10 checks passed" in integrity_report()
 
 
-def test_with_redis_down_sales_and_adjustments_succeed_and_readyz_reports_the_channel_layer(settings, manager_client):
+def test_with_redis_down_sales_and_adjustments_succeed_and_readyz_reports_the_channel_layer(
+    settings, manager_client, make_user
+):
     dead = f"redis://127.0.0.1:{free_port()}/0"
     settings.CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [dead]}}
@@ -361,9 +363,13 @@ def test_with_redis_down_sales_and_adjustments_succeed_and_readyz_reports_the_ch
         }
     }
     product = ProductFactory(initial_stock=10)
+    jwt_client = APIClient()  # through the JWT authentication, whose user cache lives in the (dead) cache
+    jwt_client.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(make_user(groups=('Store manager',))).access_token}"
+    )
 
     started = time.monotonic()
-    sold = sale(manager_client, product, 2)
+    sold = sale(jwt_client, product, 2)
     adjusted = manager_client.post(f"/api/v1/inventory/{product.pk}/adjustments/", {"delta": 5, "reason": "restock"})
     renamed = manager_client.patch(f"/api/v1/products/{product.pk}/", {"name": "Still works"})
     elapsed = time.monotonic() - started
