@@ -41,6 +41,15 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     response = exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, exceptions.ValidationError) and isinstance(response.data, list):
+        # A ValidationError raised with a bare message (a filter's, for one) renders as a list: give it the
+        # contract's {detail, code} shape instead.
+        codes = exc.get_codes()
+        response.data = {
+            "detail": " ".join(str(message) for message in response.data),
+            "code": codes[0] if isinstance(codes, list) and codes and isinstance(codes[0], str) else "invalid",
+        }
+        return response
     if isinstance(exc, exceptions.APIException) and isinstance(response.data, dict) and "detail" in response.data:
         detail = exc.detail
         response.data["code"] = detail.code if hasattr(detail, "code") else exc.default_code

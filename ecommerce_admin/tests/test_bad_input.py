@@ -233,6 +233,14 @@ def test_sql_looking_and_unicode_text_is_stored_verbatim(manager_api, name):
     assert [row["id"] for row in found["results"]] == [product.pk]
 
 
+@pytest.mark.parametrize("path", ["/api/v1/products/", "/api/v1/categories/", "/api/v1/sales/", "/api/v1/inventory/"])
+def test_a_nul_character_in_a_search_is_a_400_in_the_error_shape(manager_api, path):
+    response = manager_api.get(path, {"search": "tea\x00"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json() == {"detail": "Null characters are not allowed.", "code": "null_characters_not_allowed"}
+
+
 def test_a_nul_character_is_refused(manager_api):
     category = CategoryFactory()
 
