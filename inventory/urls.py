@@ -11,6 +11,6 @@ router.register("inventory/changes", StockMovementViewSet, basename="stock-movem
 router.register("inventory", StockLevelViewSet, basename="stock-level")
 
 urlpatterns = [
-    re_path(r"^inventory/changes/(?P<product_id>[0-9]+)/?$", ProductLedgerView.as_view(), name="product-ledger"),
+    re_path(r"^inventory/changes/(?P<product_id>[0-9]{1,18})/?$", ProductLedgerView.as_view(), name="product-ledger"),
     *router.urls,
 ]

@@ -49,7 +49,7 @@ class StockLevelViewSet(
     ordering_fields = ["quantity", "product", "updated_at"]
     ordering = ["product"]
     lookup_url_kwarg = "product_id"
-    lookup_value_regex = "[0-9]+"
+    lookup_value_regex = "[0-9]{1,18}"  # fits a 64-bit id on any database
 
     def get_queryset(self):
         return selectors.stock_level_list()

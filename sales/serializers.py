@@ -7,10 +7,12 @@ from rest_framework import serializers
 from . import services
 from .models import Channel, Refund, RefundLine, Sale, SaleLine
 
+MAX_ID = 2**63 - 1  # a BigAutoField
+
 
 class SaleLineInputSerializer(serializers.Serializer):
     # Resolved in bulk by the service (one query for all lines), which names an unknown product.
-    product = serializers.IntegerField(min_value=1)
+    product = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     quantity = serializers.IntegerField(min_value=1, max_value=services.MAX_LINE_QUANTITY)
     unit_price = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False, allow_null=True
@@ -21,7 +23,7 @@ class SaleCreateSerializer(serializers.Serializer):
     lines = SaleLineInputSerializer(many=True, allow_empty=False, max_length=services.MAX_LINES)
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.WEB)
     sold_at = serializers.DateTimeField(required=False, allow_null=True)
-    customer_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    customer_email = serializers.EmailField(required=False, allow_blank=True, default="", max_length=254)
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
     def validate_sold_at(self, value):
@@ -77,7 +79,7 @@ class SaleSerializer(serializers.ModelSerializer):
 
 
 class RefundLineInputSerializer(serializers.Serializer):
-    line = serializers.IntegerField(min_value=1)
+    line = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     quantity = serializers.IntegerField(min_value=1, max_value=services.MAX_LINE_QUANTITY)
 
 

@@ -42,7 +42,7 @@ class SaleViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retriev
     ordering_fields = ["sold_at", "total", "id"]
     ordering = ["-sold_at", "-id"]
     search_fields = ["number", "customer_email"]
-    lookup_value_regex = "[0-9]+"
+    lookup_value_regex = "[0-9]{1,18}"  # fits a 64-bit id on any database
 
     def get_queryset(self):
         return selectors.sale_list()
