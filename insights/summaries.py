@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -35,6 +35,7 @@ from sales.models import Refund, RefundLine, Sale, SaleLine
 
 from .models import DailyCategorySales, DailySales, MonthlyProductSales
 
+CENT = Decimal("0.01")
 FIGURES = ("gross_revenue", "refunds", "orders", "units_sold", "units_refunded")
 KEYS = {
     DailyCategorySales: ("day", "category_id", "channel"),
@@ -212,14 +213,14 @@ def summaries_compute(*, start_date: date, end_date: date) -> dict[type, Table]:
     for model, sold, refunded in _grouped_lines(start_date, end_date):
         for row in sold:
             figures = tables[model][_row_key(model, row)]
-            figures.gross_revenue += row["gross_revenue"]
+            figures.gross_revenue += _cents(row["gross_revenue"])
             figures.units_sold += int(row["units_sold"])
             figures.orders += int(row["orders"])
             figures.add_newest(row["newest"])
             figures.category_name = row.get("category_name") or figures.category_name
         for row in refunded:
             figures = tables[model][_row_key(model, row)]
-            figures.refunds += row["refunds"]
+            figures.refunds += _cents(row["refunds"])
             figures.units_refunded += int(row["units_refunded"])
             figures.add_newest(row["newest"])
             figures.category_name = figures.category_name or row.get("category_name") or ""
@@ -316,6 +317,11 @@ def _insert_select(model: type, grouped: "_Renamed", *, merge: bool) -> None:
         )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def _cents(amount) -> Decimal:
+    """A summed amount to the cent: SQLite sums decimals as floats (9797.44999999999 for 9797.45)."""
+    return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _row_key(model: type, row: dict) -> tuple:
