@@ -14,19 +14,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
 from django.db.models import (
-    Case,
     Count,
     DateField,
     DateTimeField,
-    DurationField,
     ExpressionWrapper,
     F,
     Max,
     Min,
     QuerySet,
     Sum,
-    Value,
-    When,
 )
 from django.db.models.functions import TruncDate, TruncMonth
 
@@ -34,6 +30,7 @@ from ecommerce_admin import store_calendar
 from sales.models import Refund, RefundLine, Sale, SaleLine
 
 from .models import DailyCategorySales, DailySales, MonthlyProductSales
+from .selectors.metrics import store_offset
 
 CENT = Decimal("0.01")
 FIGURES = ("gross_revenue", "refunds", "orders", "units_sold", "units_refunded")
@@ -333,22 +330,10 @@ def _as_date(value) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def _offset(field_name: str, start: datetime, end: datetime):
-    """The store zone's UTC offset at each row's instant: a constant, or a CASE over the DST transitions."""
-    segments = store_calendar.offset_segments(start, end)
-    if len(segments) == 1:
-        return Value(segments[0][1], output_field=DurationField())
-    return Case(
-        *[When(**{f"{field_name}__lt": until}, then=Value(offset)) for until, offset in segments[:-1]],
-        default=Value(segments[-1][1]),
-        output_field=DurationField(),
-    )
-
-
 def _local_wall_time(field_name: str, start: datetime, end: datetime):
     # The shifted value is the store's wall-clock time; truncating it "in UTC" converts nothing,
     # so MySQL needs no time-zone tables.
-    return ExpressionWrapper(F(field_name) + _offset(field_name, start, end), output_field=DateTimeField())
+    return ExpressionWrapper(F(field_name) + store_offset(field_name, start, end), output_field=DateTimeField())
 
 
 def _local_date(field_name: str, start: datetime, end: datetime):

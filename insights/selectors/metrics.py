@@ -273,7 +273,7 @@ def _group_key(table: _Table, group: Grouping, start: datetime, end: datetime):
         return F(table.category)
     if group is Grouping.PRODUCT:
         return F(table.product)
-    offset = _store_offset(table.time, start, end)
+    offset = store_offset(table.time, start, end)
     local = ExpressionWrapper(F(table.time) + offset, output_field=DateTimeField())
     if group is Grouping.LOCAL_DATE:
         # The shifted value is the store's wall-clock time; truncating it "in UTC" converts nothing.
@@ -283,7 +283,7 @@ def _group_key(table: _Table, group: Grouping, start: datetime, end: datetime):
     return ExpressionWrapper(TruncHour(local, tzinfo=UTC) - offset, output_field=DateTimeField())
 
 
-def _store_offset(time_field: str, start: datetime, end: datetime):
+def store_offset(time_field: str, start: datetime, end: datetime):
     """The store zone's UTC offset at each row's timestamp, as a SQL CASE over the zone's transitions."""
     segments = store_calendar.offset_segments(start, end)
     if len(segments) == 1:
