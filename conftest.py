@@ -68,3 +68,11 @@ def manager_api(make_user):
 @pytest.fixture
 def is_mysql() -> bool:
     return connection.vendor == "mysql"
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Start every test with an empty cache: cached analytics answers of one test's data must not reach another."""
+    from django.core.cache import cache
+
+    cache.clear()

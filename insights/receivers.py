@@ -1,4 +1,4 @@
-"""Listen to the domain apps' signals: keep the sales summaries, schedule dashboard pushes.
+"""Listen to the domain apps' signals: keep the sales summaries, retire cached answers, schedule dashboard pushes.
 
 The summary receivers write inside the sale's or refund's transaction, so the summaries commit or
 roll back with it and can never fall behind. The push receivers only schedule:
@@ -10,13 +10,17 @@ made the write (the write has committed and stands).
 from functools import wraps
 
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from catalog.models import Category, Product
 from catalog.signals import product_saved
+from inventory.models import StockLevel
 from inventory.signals import stock_changed
 from sales.signals import refund_recorded, sale_recorded
 
 from . import realtime, summaries
+from .answer_cache import answers_changed
 
 
 def _later(func, /, *args, **kwargs):
@@ -38,6 +42,19 @@ def summarise_sale(sender, *, sale, lines, **kwargs) -> None:
 @receiver(refund_recorded, dispatch_uid="insights.summarise_refund")
 def summarise_refund(sender, *, refund, lines, **kwargs) -> None:
     summaries.summaries_add_refund(refund=refund, lines=lines)
+
+
+@receiver(sale_recorded, dispatch_uid="insights.sale_changes_answers")
+@receiver(refund_recorded, dispatch_uid="insights.refund_changes_answers")
+@receiver(product_saved, dispatch_uid="insights.product_changes_answers")
+@receiver(stock_changed, dispatch_uid="insights.stock_changes_answers")
+@receiver(post_delete, sender=Product, dispatch_uid="insights.product_deletion_changes_answers")
+@receiver(post_save, sender=StockLevel, dispatch_uid="insights.threshold_changes_answers")
+@receiver(post_save, sender=Category, dispatch_uid="insights.category_changes_answers")
+@receiver(post_delete, sender=Category, dispatch_uid="insights.category_deletion_changes_answers")
+def retire_answers(sender, **kwargs) -> None:
+    """Every report may show what changed: sales, refunds, stock and thresholds, product and category names."""
+    answers_changed()
 
 
 @receiver(sale_recorded, dispatch_uid="insights.push_sale_recorded")

@@ -1,5 +1,8 @@
-"""Analytics and insights API: parse the query, call one selector, render JSON or CSV."""
+"""Analytics and insights API: parse the query, call one selector (or reuse its answer), render JSON or CSV."""
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -8,10 +11,12 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ecommerce_admin import store_calendar
 from ecommerce_admin.pagination import PageNumberPagination
 from ecommerce_admin.permissions import CanViewSales, permission_required
 
 from . import selectors, serializers
+from .answer_cache import cached_answer
 from .renderers import CSVRenderer, flatten
 
 CSV_PARAMETER = OpenApiParameter(
@@ -96,6 +101,25 @@ class CsvMixin:
         query.is_valid(raise_exception=True)
         return query.validated_data
 
+    def answer(self, compute, *, now_relative: bool = False):
+        """compute(), or the answer it gave to the same URL while the store's data is unchanged.
+
+        The key holds the store's date, so defaults relative to today move at midnight, and the
+        calendar settings, so changing them never serves answers computed under the old ones.
+        """
+        request = self.request
+        params = sorted((name, value) for name, values in request.query_params.lists() if name != "format"
+                        for value in values)  # fmt: skip
+        key = "|".join(
+            (
+                f"{request.build_absolute_uri(request.path)}?{urlencode(params)}",
+                store_calendar.store_today(timezone.now()).isoformat(),
+                settings.STORE_TIME_ZONE,
+                settings.STORE_WEEK_START,
+            )
+        )
+        return cached_answer(key, compute, now_relative=now_relative)
+
 
 class AnalyticsView(CsvMixin, APIView):
     permission_classes = [CanViewSales]
@@ -120,11 +144,13 @@ class SalesAnalyticsView(AnalyticsView):
     def get(self, request):
         query = self.query(serializers.AnalyticsQuerySerializer)
         return Response(
-            selectors.sales_analytics(
-                start_date=query["start_date"],
-                end_date=query["end_date"],
-                interval=query["interval"],
-                filters=serializers.SalesFiltersSerializer.filters(query),
+            self.answer(
+                lambda: selectors.sales_analytics(
+                    start_date=query["start_date"],
+                    end_date=query["end_date"],
+                    interval=query["interval"],
+                    filters=serializers.SalesFiltersSerializer.filters(query),
+                )
             )
         )
 
@@ -147,17 +173,22 @@ class RevenueComparisonView(AnalyticsView):
     )
     def get(self, request):
         query = self.query(serializers.ComparisonQuerySerializer)
+        now = timezone.now()
         return Response(
-            selectors.revenue_comparison(
-                filters=serializers.SalesFiltersSerializer.filters(query),
-                now=timezone.now(),
-                period=query["period"],
-                compare=query["compare"],
-                start_date=query.get("start_date"),
-                end_date=query.get("end_date"),
-                compare_start_date=query.get("compare_start_date"),
-                compare_end_date=query.get("compare_end_date"),
-                by_category=query.get("by") == "category",
+            self.answer(
+                lambda: selectors.revenue_comparison(
+                    filters=serializers.SalesFiltersSerializer.filters(query),
+                    now=now,
+                    period=query["period"],
+                    compare=query["compare"],
+                    start_date=query.get("start_date"),
+                    end_date=query.get("end_date"),
+                    compare_start_date=query.get("compare_start_date"),
+                    compare_end_date=query.get("compare_end_date"),
+                    by_category=query.get("by") == "category",
+                ),
+                # Without dates the periods run to now.
+                now_relative=query.get("start_date") is None,
             )
         )
 
@@ -188,11 +219,13 @@ class SalesByCategoryView(AnalyticsView):
     def get(self, request):
         query = self.query(serializers.DateRangeFiltersQuerySerializer)
         return Response(
-            one_page(
-                selectors.sales_by_category(
-                    start_date=query["start_date"],
-                    end_date=query["end_date"],
-                    filters=serializers.SalesFiltersSerializer.filters(query),
+            self.answer(
+                lambda: one_page(
+                    selectors.sales_by_category(
+                        start_date=query["start_date"],
+                        end_date=query["end_date"],
+                        filters=serializers.SalesFiltersSerializer.filters(query),
+                    )
                 )
             )
         )
@@ -211,13 +244,15 @@ class TopProductsView(AnalyticsView):
     def get(self, request):
         query = self.query(serializers.TopProductsQuerySerializer)
         return Response(
-            one_page(
-                selectors.top_products(
-                    start_date=query["start_date"],
-                    end_date=query["end_date"],
-                    filters=serializers.SalesFiltersSerializer.filters(query),
-                    by=query["by"],
-                    limit=query["limit"],
+            self.answer(
+                lambda: one_page(
+                    selectors.top_products(
+                        start_date=query["start_date"],
+                        end_date=query["end_date"],
+                        filters=serializers.SalesFiltersSerializer.filters(query),
+                        by=query["by"],
+                        limit=query["limit"],
+                    )
                 )
             )
         )
@@ -235,9 +270,12 @@ class SalesTrendsView(AnalyticsView):
     )
     def get(self, request):
         query = self.query(serializers.DaysQuerySerializer)
+        now = timezone.now()
         return Response(
-            selectors.sales_trends(
-                days=query["days"], filters=serializers.SalesFiltersSerializer.filters(query), now=timezone.now()
+            self.answer(
+                lambda: selectors.sales_trends(
+                    days=query["days"], filters=serializers.SalesFiltersSerializer.filters(query), now=now
+                )
             )
         )
 
@@ -257,11 +295,15 @@ class CategoryPerformanceView(AnalyticsView):
     )
     def get(self, request):
         query = self.query(serializers.CategoryPerformanceQuerySerializer)
+        now = timezone.now()
         return Response(
-            one_page(
-                selectors.category_performance(
-                    days=query["days"], filters=serializers.SalesFiltersSerializer.filters(query), now=timezone.now()
-                )
+            self.answer(
+                lambda: one_page(
+                    selectors.category_performance(
+                        days=query["days"], filters=serializers.SalesFiltersSerializer.filters(query), now=now
+                    )
+                ),
+                now_relative=True,
             )
         )
 
@@ -277,7 +319,8 @@ class DashboardView(AnalyticsView):
         "key,value row per figure, keys being dotted JSON paths.",
     )
     def get(self, request):
-        return Response(selectors.dashboard_snapshot(now=timezone.now()))
+        now = timezone.now()
+        return Response(self.answer(lambda: selectors.dashboard_snapshot(now=now), now_relative=True))
 
     def csv_rows(self, data):
         return [{"key": key, "value": value} for key, value in flatten(data).items()]
@@ -291,18 +334,19 @@ class StockVelocityView(CsvMixin, generics.GenericAPIView):
     low_only = False
 
     def get(self, request):
+        return Response(self.answer(self.stock_page))
+
+    def stock_page(self) -> dict:
         now = timezone.now()
         report = selectors.stock_by_urgency(now=now, low_only=self.low_only)
         page = self.paginate_queryset(report.levels)
-        return Response(
-            {
-                "count": self.paginator.page.paginator.count,
-                "next": self.paginator.get_next_link(),
-                "previous": self.paginator.get_previous_link(),
-                "data_as_of": report.data_as_of,
-                "results": selectors.stock_rows(page, now=now),
-            }
-        )
+        return {
+            "count": self.paginator.page.paginator.count,
+            "next": self.paginator.get_next_link(),
+            "previous": self.paginator.get_previous_link(),
+            "data_as_of": report.data_as_of,
+            "results": selectors.stock_rows(page, now=now),
+        }
 
 
 STOCK_DEFINITIONS = (

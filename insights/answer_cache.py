@@ -1,0 +1,97 @@
+"""Analytics answers kept in the shared cache until the data under them changes.
+
+An analytics answer depends only on its query and on the store's data, which changes only through
+writes that all bump one *data version* (`answers_changed`, called by the receivers of every sale,
+refund, stock change and catalog change, and by the bulk management commands). A cached answer
+carries the version it was computed at and is served only while that version is current, so a
+client that records a sale and then reads any report sees the sale.
+
+The version is bumped twice per write: inside the writing transaction (a reader that computes
+while the write is uncommitted stores its answer under the new version...) and again after the
+commit (...which the second bump then retires). A rolled-back write only costs a cache miss.
+
+Answers about "now" (to-date comparisons, the dashboard, the last N days) also move with the clock
+as windows slide: they are reused for at most `ANALYTICS_CACHE_NOW_SECONDS`. When such an answer
+has aged out, one request recomputes it while the others keep serving it for that long again, so
+a slow answer is never computed by every worker at once.
+
+Entries expire after `ANALYTICS_CACHE_SECONDS` whatever happens, which bounds the cache's size and
+any staleness should a version bump ever be lost (a cache outage during a write). With the cache
+unreachable every answer is computed, as without this module.
+"""
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+VERSION_KEY = "analytics:data-version"
+ENTRY_PREFIX = "analytics:answer:"
+LOCK_PREFIX = "analytics:refresh:"
+REFRESH_LOCK_SECONDS = 30
+
+
+def answers_changed() -> None:
+    """Retire every cached answer: now, and again when the current transaction commits."""
+    _bump()
+    transaction.on_commit(_bump, robust=True)
+
+
+def _bump() -> None:
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:  # no version yet (or the cache is unreachable: nothing is served from it then)
+        cache.add(VERSION_KEY, _fresh_version(), timeout=None)
+
+
+def _fresh_version() -> int:
+    # Never reuse a number from before the cache was emptied: an old entry could match it.
+    return int(timezone.now().timestamp() * 1000)
+
+
+def cached_answer(key: str, compute: Callable[[], Any], *, now_relative: bool = False) -> Any:
+    """`compute()`, or the answer it gave for the same key while the store's data has not changed since."""
+    if not settings.ANALYTICS_CACHE_SECONDS:
+        return compute()
+    entry_key = ENTRY_PREFIX + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+    found = cache.get_many([VERSION_KEY, entry_key])
+    version = found.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, _fresh_version(), timeout=None)
+        version = cache.get(VERSION_KEY)
+        if version is None:  # the cache is unreachable
+            return compute()
+
+    entry = found.get(entry_key)
+    now = timezone.now()
+    if entry is not None and entry["version"] == version:
+        if not now_relative or _fresh(entry["computed_at"], now):
+            return entry["answer"]
+        # Aged out by the clock only: one request refreshes it, the others keep serving it meanwhile.
+        if not cache.add(LOCK_PREFIX + entry_key, 1, timeout=REFRESH_LOCK_SECONDS):
+            return entry["answer"]
+        try:
+            return _compute_and_store(entry_key, compute, version)
+        finally:
+            cache.delete(LOCK_PREFIX + entry_key)
+    return _compute_and_store(entry_key, compute, version)
+
+
+def _compute_and_store(entry_key: str, compute: Callable[[], Any], version: int) -> Any:
+    computed_at = timezone.now()
+    answer = compute()
+    cache.set(
+        entry_key,
+        {"version": version, "computed_at": computed_at, "answer": answer},
+        timeout=settings.ANALYTICS_CACHE_SECONDS,
+    )
+    return answer
+
+
+def _fresh(computed_at: datetime, now: datetime) -> bool:
+    return 0 <= (now - computed_at).total_seconds() <= settings.ANALYTICS_CACHE_NOW_SECONDS
