@@ -15,7 +15,7 @@ from django.dispatch import receiver
 
 from catalog.models import Category, Product
 from catalog.signals import product_saved
-from inventory.models import StockLevel
+from inventory.models import MovementReason, StockLevel
 from inventory.signals import stock_changed
 from sales.signals import refund_recorded, sale_recorded
 
@@ -47,14 +47,20 @@ def summarise_refund(sender, *, refund, lines, **kwargs) -> None:
 @receiver(sale_recorded, dispatch_uid="insights.sale_changes_answers")
 @receiver(refund_recorded, dispatch_uid="insights.refund_changes_answers")
 @receiver(product_saved, dispatch_uid="insights.product_changes_answers")
-@receiver(stock_changed, dispatch_uid="insights.stock_changes_answers")
 @receiver(post_delete, sender=Product, dispatch_uid="insights.product_deletion_changes_answers")
 @receiver(post_save, sender=StockLevel, dispatch_uid="insights.threshold_changes_answers")
 @receiver(post_save, sender=Category, dispatch_uid="insights.category_changes_answers")
 @receiver(post_delete, sender=Category, dispatch_uid="insights.category_deletion_changes_answers")
 def retire_answers(sender, **kwargs) -> None:
-    """Every report may show what changed: sales, refunds, stock and thresholds, product and category names."""
+    """Every report may show what changed: sales, refunds, thresholds, product and category names."""
     answers_changed()
+
+
+@receiver(stock_changed, dispatch_uid="insights.stock_changes_answers")
+def retire_answers_on_stock_change(sender, *, reason, **kwargs) -> None:
+    # The stock moved by a sale or a refund was retired with the sale or refund, in its transaction.
+    if reason not in (MovementReason.SALE, MovementReason.REFUND):
+        answers_changed()
 
 
 @receiver(sale_recorded, dispatch_uid="insights.push_sale_recorded")

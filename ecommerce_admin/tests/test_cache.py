@@ -78,3 +78,12 @@ def test_an_outage_is_logged_once_per_period_not_per_call(proxy, cache, caplog):
     assert [r.getMessage().split(":")[0] for r in caplog.records if r.name == "ecommerce_admin.cache"] == [
         "Cache unavailable, serving without it"
     ]
+
+
+def test_every_call_reuses_one_redis_client_per_pool(cache):
+    cache.set("reused", 1)
+    client = cache._cache.get_client(write=True)
+    assert cache.get("reused") == 1
+    assert cache.incr("reused") == 2
+    assert cache._cache.get_client(write=True) is client
+    assert cache._cache.get_client() is client  # one server: reads and writes share the pool
