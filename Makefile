@@ -13,7 +13,7 @@ PROD_ENV := DEBUG=0 SECRET_KEY=check-deploy-$$(head -c 32 /dev/urandom | base64 
 	SECURE_HSTS_INCLUDE_SUBDOMAINS=1 SECURE_HSTS_PRELOAD=1 SESSION_COOKIE_SECURE=1 CSRF_COOKIE_SECURE=1
 
 .DEFAULT_GOAL := help
-.PHONY: help install run run-prod test test-sqlite lint fmt schema check migrate seed superuser clean migrations-roundtrip bench
+.PHONY: help install run run-prod test test-sqlite lint fmt schema check migrate seed superuser clean migrations-roundtrip bench bench-ws
 
 help: ## List every target
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ check: install ## Django checks under production settings, and no missing migrat
 bench: install ## HTTP benchmark of every hot and analytics endpoint at BENCH_LINES sale lines (wrk, MariaDB)
 	@command -v wrk >/dev/null || { echo "make bench: wrk is missing (apt-get install wrk)"; exit 1; }
 	$(PY) bench/http_bench.py --lines $${BENCH_LINES:-1000000} $(BENCH_ARGS)
+
+bench-ws: install ## WebSocket benchmark: 1,000 connecting at once, commit-to-update latency at 100/1,000/5,000 clients, idle RSS
+	$(PY) bench/ws_fanout.py $(BENCH_WS_ARGS)
 
 migrations-roundtrip: install ## Migrate a fresh MariaDB database up, to zero and up again (its own database)
 	ROUNDTRIP_DATABASE_URL=$${ROUNDTRIP_DATABASE_URL:-mysql://root@127.0.0.1:3306/shopdesk_migrations_roundtrip} \
