@@ -24,9 +24,16 @@ ERROR_SNAPSHOT_UNAVAILABLE = "The dashboard snapshot could not be computed; upda
 
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
-    """Send a snapshot on connect, then every update of the `insights.dashboard` group."""
+    """Send a snapshot on connect, then every update of the `insights.dashboard` group.
 
+    The group's messages reach it through the process's `realtime.DashboardHub`, which receives
+    each one once and writes the same encoded frames to every consumer; so a consumer needs no
+    channel of its own on the layer (no Redis subscription, queue or waiting task per client).
+    """
+
+    channel_layer_alias = None  # no channel per consumer: the hub is the group's member
     authorized = False  # set once the user may view sales; until then nothing is answered
+    hub: realtime.DashboardHub | None = None
 
     async def connect(self) -> None:
         # Accept first, then authenticate (see ecommerce_admin.ws_auth): a refused client is closed
@@ -40,14 +47,18 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         if VIEW_PERMISSION not in permissions:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        # Join before the snapshot is computed: a write committed meanwhile then still arrives as an update.
-        await self.channel_layer.group_add(realtime.DASHBOARD_GROUP, self.channel_name)
-        self.groups.append(realtime.DASHBOARD_GROUP)
+        # Join before the snapshot is computed: a write committed meanwhile then still arrives as an
+        # update, which the hub holds back until the snapshot has gone.
+        self.hub = realtime.DashboardHub.for_running_loop()
+        await self.hub.join(self)
         realtime.broadcaster.client_connected(asyncio.get_running_loop())
         self.authorized = True
         await self._send_snapshot()
+        await self.hub.ready(self)
 
     async def disconnect(self, code: int) -> None:
+        if self.hub is not None:
+            await self.hub.leave(self)
         if self.authorized:
             realtime.broadcaster.client_disconnected()
 
@@ -87,15 +98,14 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
-    # --- group messages (from insights.realtime) ---------------------------------------------
+    # --- group messages (from insights.realtime, through the hub) ------------------------------
 
     async def dashboard_update(self, event: dict[str, Any]) -> None:
-        realtime.snapshot_seen(event["data"])
-        await self.send_json({"type": realtime.DASHBOARD_UPDATE, "data": event["data"]})
+        """Send a `dashboard.update` group message (the hub sends the same frames to all consumers at once)."""
+        for text in realtime.dashboard_frames(event):
+            await self.send(text_data=text)
 
-    async def dashboard_events(self, event: dict[str, Any]) -> None:
-        for item in event["events"]:
-            await self.send_json({"type": item["type"], "data": item["data"]})
+    dashboard_events = dashboard_update
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -106,7 +116,8 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             logger.exception("Dashboard snapshot failed")
             await self._send_error("snapshot_unavailable", ERROR_SNAPSHOT_UNAVAILABLE)
             return
-        await self.send_json({"type": "dashboard.snapshot", "data": snapshot})
+        # Encoded once for every client that gets this same snapshot (a thousand connecting together).
+        await self.send(text_data=realtime.snapshot_frame(snapshot))
 
     async def _send_error(self, code: str, detail: str) -> None:
         await self.send_json({"type": "error", "data": {"code": code, "detail": detail}})

@@ -428,3 +428,25 @@ async def test_a_connecting_client_reuses_a_fresh_snapshot_and_refresh_recompute
     assert len(computations) == 2
     await first.disconnect()
     await second.disconnect()
+
+
+async def test_clients_of_a_process_share_one_subscription_to_the_group(broadcaster, token):
+    from channels.layers import get_channel_layer
+
+    from insights import realtime
+
+    clients = [communicator(f"/ws/dashboard/?token={token}") for _ in range(3)]
+    for client in clients:
+        await connect_with_snapshot(client)
+    hub = realtime.DashboardHub.for_running_loop()
+    assert len(hub.members) == 3
+    received = hub.messages
+
+    await get_channel_layer().group_send(realtime.DASHBOARD_GROUP, {"type": "dashboard.update", "data": {"n": 1}})
+
+    for client in clients:
+        assert await receive(client) == {"type": "dashboard.update", "data": {"n": 1}}
+    assert hub.messages == received + 1  # received and encoded once for the three
+    for client in clients:
+        await client.disconnect()
+    assert hub.members == {}

@@ -111,7 +111,7 @@ def test_in_memory_layer_without_local_clients_computes_nothing(settings):
 
 def test_after_fork_forgets_the_parents_thread_and_pending_work(redis_layer):
     compute = CountingCompute()
-    subject = realtime.DashboardBroadcaster(periodic=None, compute=compute)
+    subject = realtime.DashboardBroadcaster(periodic=None, gather=60, compute=compute)
     subject.notify(sale={"id": 1})
     subject.after_fork()
     assert subject.compute is compute
@@ -156,7 +156,7 @@ async def test_pending_push_is_sent_at_exit(redis_layer, broadcaster, make_user)
     user = await database_sync_to_async(make_user)("sales.view_sale")
     client = communicator(f"/ws/dashboard/?token={AccessToken.for_user(user)}")
     await connect_with_snapshot(client)
-    subject = realtime.DashboardBroadcaster(periodic=None, debounce=60, compute=CountingCompute())
+    subject = realtime.DashboardBroadcaster(periodic=None, debounce=60, gather=60, compute=CountingCompute())
     subject.notify(sale={"id": 7})
     await database_sync_to_async(subject.flush_at_exit)()  # what atexit does, long before the debounce ends
     messages = await receive_until(client, "dashboard.update", timeout=2)
@@ -257,3 +257,92 @@ async def test_redis_outage_never_fails_a_sale_and_pushes_resume(settings, priva
     update = messages[-1]["data"]
     assert update["today"]["orders"] == await database_sync_to_async(Sale.objects.count)()
     await client.disconnect()
+
+
+# --- leading and trailing edges --------------------------------------------------------------
+
+
+def wait_for(condition, timeout: float = 5) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_write_after_a_quiet_spell_goes_out_without_waiting_for_the_debounce(redis_layer):
+    compute = CountingCompute()
+    subject = realtime.DashboardBroadcaster(periodic=None, debounce=60, compute=compute)
+    try:
+        subject.notify(sale={"id": 1})
+        assert wait_for(lambda: compute.calls == 1)  # long before the 60 s debounce
+    finally:
+        subject.stop()
+
+
+def test_a_write_soon_after_a_round_waits_for_the_debounce_and_goes_in_the_trailing_round(redis_layer):
+    compute = CountingCompute()
+    subject = realtime.DashboardBroadcaster(periodic=None, debounce=60, compute=compute)
+    try:
+        subject.notify(sale={"id": 1})
+        assert wait_for(lambda: compute.calls == 1)
+        subject.notify(sale={"id": 2})
+        subject.notify(sale={"id": 3})
+        time.sleep(0.5)
+        assert compute.calls == 1  # held for the rest of the 60 s
+        assert subject.pending()
+        subject.flush_at_exit()
+        assert compute.calls == 2
+        assert not subject.pending()
+    finally:
+        subject.stop()
+
+
+# --- the hub ---------------------------------------------------------------------------------
+
+
+class FakeClient:
+    """A hub member that records what it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def base_send(self, message: dict) -> None:
+        assert message["type"] == "websocket.send"
+        self.sent.append(message["text"])
+
+
+@pytest.mark.asyncio
+async def test_hub_encodes_each_frame_once_and_holds_them_for_a_member_not_ready_yet(redis_layer, monkeypatch):
+    encoded = []
+    encode = realtime.encode_frame
+    monkeypatch.setattr(realtime, "encode_frame", lambda kind, data: encoded.append(kind) or encode(kind, data))
+    hub = realtime.DashboardHub()
+    live, joining = FakeClient(), FakeClient()
+    await hub.join(live)
+    await hub.ready(live)
+    await hub.join(joining)  # still waiting for its snapshot
+
+    layer = realtime.get_channel_layer()
+    events = [{"type": "sale.recorded", "data": {"id": 1}}, {"type": "stock.out", "data": {"product": 2}}]
+    await layer.group_send(realtime.DASHBOARD_GROUP, {"type": realtime.DASHBOARD_EVENTS, "events": events})
+    await layer.group_send(realtime.DASHBOARD_GROUP, {"type": realtime.DASHBOARD_UPDATE, "data": {"today": 1}})
+    async with asyncio.timeout(5):
+        while hub.messages < 2:
+            await asyncio.sleep(0.01)
+
+    expected = [
+        '{"type": "sale.recorded", "data": {"id": 1}}',
+        '{"type": "stock.out", "data": {"product": 2}}',
+        '{"type": "dashboard.update", "data": {"today": 1}}',
+    ]
+    assert live.sent == expected
+    assert joining.sent == []
+    assert encoded == ["sale.recorded", "stock.out", "dashboard.update"]  # once, not once per member
+    joining.sent.append("snapshot")  # what the consumer sends before it calls ready()
+    await hub.ready(joining)
+    assert joining.sent == ["snapshot", *expected]
+    await hub.leave(live)
+    await hub.leave(joining)
+    assert hub.members == {}
