@@ -50,6 +50,12 @@ def to_local(moment: datetime) -> datetime:
     return moment.astimezone(store_zone()).replace(tzinfo=None)
 
 
+def hour_start(moment: datetime) -> datetime:
+    """The UTC instant the store-local hour containing `moment` starts (zones' offsets are whole minutes)."""
+    local = to_local(moment)
+    return moment - timedelta(minutes=local.minute, seconds=local.second, microseconds=local.microsecond)
+
+
 def from_local(wall: datetime) -> datetime:
     """The UTC instant of a store wall-clock time.
 

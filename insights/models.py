@@ -6,9 +6,13 @@ The grains are chosen for what the analytics read:
   least one line in that category, so they add up across days and channels, not across categories.
 - `DailySales`: store-local day x channel, for orders over all categories (a sale with lines in
   two categories is one order).
-- `MonthlyProductSales`: store-local month x product x snapshot category, for top products: a
-  day x product grain would be as large as the sale lines themselves when 2,000 products sell
-  sparsely; the days at the edges of a range that do not fill a month are read from the lines.
+- `MonthlyProductSales`: store-local month x product x snapshot category, for top products over
+  long ranges: the day x product grain below is about as large as the sale lines when 2,000
+  products sell sparsely, so it only serves the days at a range's edges that do not fill a month.
+- `DailyProductSales`: store-local day x product x snapshot category, for those edges, the 30-day
+  stock velocity and today's best sellers. At most one row per product per day, however many sales.
+- `HourlySales`: store-local hour x channel, keyed by the UTC instant the hour starts (the two
+  01:00 hours of a fall-back night are two rows), for hourly series and the dashboard's hours.
 Refunds count on the store-local day they were made, under the refunded line's category and
 channel. The `day` is computed with `STORE_TIME_ZONE`: after changing it, run `rebuild_summaries`.
 """
@@ -72,3 +76,28 @@ class MonthlyProductSales(SalesFigures):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} product {self.product_id}"
+
+
+class DailyProductSales(SalesFigures):
+    pk = models.CompositePrimaryKey("day", "product_id", "category_id")
+    day = models.DateField()
+    product_id = models.BigIntegerField()
+    category_id = models.BigIntegerField()
+
+    class Meta:
+        verbose_name_plural = "daily product sales"
+
+    def __str__(self) -> str:
+        return f"{self.day} product {self.product_id}"
+
+
+class HourlySales(SalesFigures):
+    pk = models.CompositePrimaryKey("hour", "channel")
+    hour = models.DateTimeField(help_text="The UTC instant the store-local hour starts.")
+    channel = models.CharField(max_length=16)
+
+    class Meta:
+        verbose_name_plural = "hourly sales"
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:%M}Z {self.channel}"

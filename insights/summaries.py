@@ -24,13 +24,13 @@ from django.db.models import (
     QuerySet,
     Sum,
 )
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models.functions import TruncDate, TruncHour, TruncMonth
 
 from ecommerce_admin import store_calendar
 from sales.models import Refund, RefundLine, Sale, SaleLine
 
 from .answer_cache import answers_changed
-from .models import DailyCategorySales, DailySales, MonthlyProductSales
+from .models import DailyCategorySales, DailyProductSales, DailySales, HourlySales, MonthlyProductSales
 from .selectors.metrics import store_offset
 
 CENT = Decimal("0.01")
@@ -38,10 +38,12 @@ FIGURES = ("gross_revenue", "refunds", "orders", "units_sold", "units_refunded")
 KEYS = {
     DailyCategorySales: ("day", "category_id", "channel"),
     DailySales: ("day", "channel"),
+    HourlySales: ("hour", "channel"),
+    DailyProductSales: ("day", "product_id", "category_id"),
     MonthlyProductSales: ("month", "product_id", "category_id"),
 }
 # One lock order for every writer: no two sales can deadlock on the summary rows.
-WRITE_ORDER = (DailySales, DailyCategorySales, MonthlyProductSales)
+WRITE_ORDER = (DailySales, HourlySales, DailyCategorySales, DailyProductSales, MonthlyProductSales)
 
 
 @dataclass
@@ -70,13 +72,15 @@ Table = dict[tuple, Figures]
 
 def summaries_add_sale(*, sale: Sale, lines: Iterable[SaleLine]) -> None:
     """Add a just-recorded sale to the summaries, inside its transaction."""
-    day = store_calendar.to_local(sale.sold_at).date()
+    day, hour = local_day_and_hour(sale.sold_at)
     month = day.replace(day=1)
     tables: dict[type, Table] = {model: defaultdict(Figures) for model in WRITE_ORDER}
     for line in lines:
         for model, key in (
             (DailySales, (day, sale.channel)),
+            (HourlySales, (hour, sale.channel)),
             (DailyCategorySales, (day, line.category_id, sale.channel)),
+            (DailyProductSales, (day, line.product_id, line.category_id)),
             (MonthlyProductSales, (month, line.product_id, line.category_id)),
         ):
             figures = tables[model][key]
@@ -91,14 +95,16 @@ def summaries_add_sale(*, sale: Sale, lines: Iterable[SaleLine]) -> None:
 
 def summaries_add_refund(*, refund: Refund, lines: Iterable[RefundLine]) -> None:
     """Add a just-recorded refund to the summaries, on the store-local day it was made."""
-    day = store_calendar.to_local(refund.created_at).date()
+    day, hour = local_day_and_hour(refund.created_at)
     month = day.replace(day=1)
     tables: dict[type, Table] = {model: defaultdict(Figures) for model in WRITE_ORDER}
     for refund_line in lines:
         line = refund_line.sale_line
         for model, key in (
             (DailySales, (day, line.channel)),
+            (HourlySales, (hour, line.channel)),
             (DailyCategorySales, (day, line.category_id, line.channel)),
+            (DailyProductSales, (day, line.product_id, line.category_id)),
             (MonthlyProductSales, (month, line.product_id, line.category_id)),
         ):
             figures = tables[model][key]
@@ -110,8 +116,13 @@ def summaries_add_refund(*, refund: Refund, lines: Iterable[RefundLine]) -> None
         _increment(model, tables[model])
 
 
+def local_day_and_hour(moment: datetime) -> tuple[date, datetime]:
+    """The store-local date of an instant, and the UTC instant its store-local hour starts."""
+    return store_calendar.to_local(moment).date(), store_calendar.hour_start(moment)
+
+
 def _increment(model: type, table: Table) -> None:
-    """Add the figures to their rows, creating missing rows: one atomic upsert per row, in key order."""
+    """Add the figures to their rows, creating missing rows: one atomic upsert of all rows, in key order."""
     if not table:
         return
     keys = KEYS[model]
@@ -131,23 +142,25 @@ def _increment(model: type, table: Table) -> None:
         if named:
             updates.append('"category_name" = excluded."category_name"')
         conflict = f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {', '.join(updates)}"
+    rows = sorted(table)
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({placeholders}) {conflict}"
+        f"VALUES {', '.join([f'({placeholders})'] * len(rows))} {conflict}"
     )
-    date_field = model._meta.get_field(keys[0])
+    time_field = model._meta.get_field(keys[0])
     datetime_field = model._meta.get_field("newest")
+    params = []
+    for key in rows:
+        figures = table[key]
+        params += [
+            time_field.get_db_prep_value(key[0], connection),
+            *key[1:],
+            *figures.values(),
+            datetime_field.get_db_prep_value(figures.newest, connection),
+            *([figures.category_name] if named else []),
+        ]
     with connection.cursor() as cursor:
-        for key in sorted(table):
-            figures = table[key]
-            params = [
-                date_field.get_db_prep_value(key[0], connection),
-                *key[1:],
-                *figures.values(),
-                datetime_field.get_db_prep_value(figures.newest, connection),
-                *([figures.category_name] if named else []),
-            ]
-            cursor.execute(sql, params)
+        cursor.execute(sql, params)
 
 
 # --- recomputing from the lines ----------------------------------------------------------------
@@ -237,6 +250,7 @@ def _grouped_lines(start_date: date, end_date: date) -> Iterator[tuple[type, Que
     refund_lines = RefundLine.objects.filter(refund__created_at__gte=start, refund__created_at__lt=end).order_by()
     sale_day, refund_day = _local_date("sold_at", start, end), _local_date("refund__created_at", start, end)
     sale_month, refund_month = _local_month("sold_at", start, end), _local_month("refund__created_at", start, end)
+    sale_hour, refund_hour = _local_hour("sold_at", start, end), _local_hour("refund__created_at", start, end)
     sold = {"gross_revenue": Sum("line_total"), "units_sold": Sum("quantity"),
             "orders": Count("sale_id", distinct=True), "newest": Max("sold_at")}  # fmt: skip
     refunded = {"refunds": Sum("amount"), "units_refunded": Sum("quantity"), "newest": Max("refund__created_at")}
@@ -246,9 +260,18 @@ def _grouped_lines(start_date: date, end_date: date) -> Iterator[tuple[type, Que
             {"day": sale_day, "channel": F("channel")},
             {"day": refund_day, "channel": F("sale_line__channel")},
         ),
+        HourlySales: (
+            {"hour": sale_hour, "channel": F("channel")},
+            {"hour": refund_hour, "channel": F("sale_line__channel")},
+        ),
         DailyCategorySales: (
             {"day": sale_day, "category_id": F("category_id"), "channel": F("channel")},
             {"day": refund_day, "category_id": F("sale_line__category_id"), "channel": F("sale_line__channel")},
+        ),
+        DailyProductSales: (
+            {"day": sale_day, "product_id": F("product_id"), "category_id": F("category_id")},
+            {"day": refund_day, "product_id": F("sale_line__product_id"),
+             "category_id": F("sale_line__category_id")},
         ),
         MonthlyProductSales: (
             {"month": sale_month, "product_id": F("product_id"), "category_id": F("category_id")},
@@ -325,10 +348,13 @@ def _cents(amount) -> Decimal:
 
 def _row_key(model: type, row: dict) -> tuple:
     first, *rest = KEYS[model]
-    return (_as_date(row[first]), *(row[k] for k in rest))
+    return (_as_time_key(model, row[first]), *(row[k] for k in rest))
 
 
-def _as_date(value) -> date:
+def _as_time_key(model: type, value):
+    """Dates as dates (some backends return datetimes for them); hours as aware UTC instants."""
+    if model is HourlySales:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     return value.date() if isinstance(value, datetime) else value
 
 
@@ -344,6 +370,14 @@ def _local_date(field_name: str, start: datetime, end: datetime):
 
 def _local_month(field_name: str, start: datetime, end: datetime):
     return TruncMonth(_local_wall_time(field_name, start, end), output_field=DateField(), tzinfo=UTC)
+
+
+def _local_hour(field_name: str, start: datetime, end: datetime):
+    # The local hour shifted back by the same offset: the UTC instant the store-local hour starts.
+    return ExpressionWrapper(
+        TruncHour(_local_wall_time(field_name, start, end), tzinfo=UTC) - store_offset(field_name, start, end),
+        output_field=DateTimeField(),
+    )
 
 
 def _default_range(start_date: date | None, end_date: date | None) -> tuple[date | None, date | None]:
@@ -366,4 +400,7 @@ def _month_batches(start_date: date, end_date: date) -> Iterator[tuple[date, dat
 
 def _range_filter(model: type, start_date: date, end_date: date):
     field_name = KEYS[model][0]
+    if model is HourlySales:
+        start, end = store_calendar.date_range_bounds(start_date, end_date)
+        return model.objects.filter(hour__gte=start, hour__lt=end)
     return model.objects.filter(**{f"{field_name}__gte": start_date, f"{field_name}__lte": end_date})

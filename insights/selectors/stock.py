@@ -12,9 +12,9 @@ dashboard alike:
 - urgency order: out of stock first, then days_of_cover ascending (nulls last), then quantity
   ascending, then product id.
 
-Units are summed per product in the database (one grouped query for sale lines, one for refund
-lines); the order is then a sort of one small tuple per product. Correlated subqueries per product
-would be repeated by every expression that uses them, and cost minutes on a large store.
+Units come from the metrics' one definition grouped by product, which reads the 30 whole store
+days from the day x product summary (at most one row per product per day, however many sales);
+the order is then a sort of one small tuple per product.
 """
 
 from collections.abc import Sequence
@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import F, Max, Sum
+from django.db.models import F
 
 from catalog.models import Product
 from ecommerce_admin import store_calendar
 from inventory.models import StockLevel
-from sales.models import RefundLine, SaleLine
 
-from .metrics import CENT, iso_utc, money
+from .metrics import CENT, Grouping, iso_utc, metrics_aggregate, money
 
 VELOCITY_DAYS = 30
 OUT_OF_STOCK = "out_of_stock"
@@ -84,28 +83,11 @@ def velocity_window(now: datetime) -> tuple[datetime, datetime]:
 def stock_by_urgency(*, now: datetime, low_only: bool = False) -> StockReport:
     """Every product's stock with its 30-day velocity, most urgent first; `low_only`: quantity <= threshold.
 
-    Three queries whatever the number of sales: sale lines and refund lines grouped by product, and
-    the stock levels.
+    Two queries whatever the number of sales: the summary grouped by product, and the stock levels.
     """
-    start, end = velocity_window(now)
-    sold = (
-        SaleLine.objects.filter(sold_at__gte=start, sold_at__lt=end)
-        .order_by()
-        .values("product_id")
-        .annotate(units=Sum("quantity"), newest=Max("sold_at"))
-    )
-    refunded = (
-        RefundLine.objects.filter(refund__created_at__gte=start, refund__created_at__lt=end)
-        .order_by()
-        .values(product_id=F("sale_line__product_id"))
-        .annotate(units=Sum("quantity"), newest=Max("refund__created_at"))
-    )
-    units: dict[int, int] = {}
-    newest = None
-    for sign, rows in ((1, sold), (-1, refunded)):
-        for row in rows:  # one row per product
-            units[row["product_id"]] = units.get(row["product_id"], 0) + sign * int(row["units"])
-            newest = row["newest"] if newest is None or row["newest"] > newest else newest
+    velocity = metrics_aggregate(windows={"30d": velocity_window(now)}, group=Grouping.PRODUCT)
+    units = {product_id: metrics.units for product_id, metrics in velocity.windows["30d"].items()}
+    newest = velocity.newest
 
     levels = StockLevel.objects.order_by()
     if low_only:

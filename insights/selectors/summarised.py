@@ -1,60 +1,79 @@
 """Reading the metrics from the sales summaries wherever their grain allows.
 
-`metrics_aggregate` hands each window here first: the part of the window made of whole store days
-(whole store months when grouping by product) is read from the summaries, which hold the same
-figures as the lines by construction (`insights.summaries`, checked by `rebuild_summaries
---verify`); what is left at the window's edges, an hour filter, a product filter, or a channel
-filter on product rankings is read from the lines. Summing the two parts is exact: every metric,
-orders included, adds up over disjoint spans of time.
+`metrics_aggregate` hands each window here first. The part of a window made of whole store months
+(by product), whole store days, then whole store hours (without a category filter) is read from
+the summaries, coarsest first; they hold the same figures as the lines by construction
+(`insights.summaries`, checked by `rebuild_summaries --verify`). What is left at the window's
+edges, a product filter, or a channel filter on product rankings is read from the lines. Summing
+the parts is exact: every metric, orders included, adds up over disjoint spans of time.
 """
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from ecommerce_admin import store_calendar
-from insights.models import DailyCategorySales, DailySales, MonthlyProductSales
+from insights.models import DailyCategorySales, DailyProductSales, DailySales, HourlySales, MonthlyProductSales
 
 from .metrics import Aggregate, Grouping, Metrics, SalesFilters, Window
 
-SUMMARY_GROUPS = (Grouping.TOTAL, Grouping.CATEGORY, Grouping.LOCAL_DATE, Grouping.PRODUCT)
 RawAggregate = Callable[[Mapping[str, Window], SalesFilters, Grouping], Aggregate]
+MONTH, DAY, HOUR = "month", "day", "hour"
+ONE_HOUR = timedelta(hours=1)
 
 
 def aggregate_with_summaries(
     *, windows: Mapping[str, Window], filters: SalesFilters, group: Grouping, raw: RawAggregate
 ) -> Aggregate:
-    """The metrics of each window: whole days or months from the summaries, the rest from the lines."""
-    if (
-        group not in SUMMARY_GROUPS
-        or filters.product is not None
-        or (group is Grouping.PRODUCT and filters.channel is not None)
-    ):
-        return raw(windows, filters, group)
-    by_month = group is Grouping.PRODUCT
-    summarised: dict[str, tuple[date, date]] = {}
-    leftovers: dict[str, Window] = {}
-    owner: dict[str, str] = {}
-    for name, window in windows.items():
-        whole, edges = _split(window, by_month=by_month)
-        if whole is not None:
-            summarised[name] = whole
-        for index, edge in enumerate(edges):
-            leftovers[f"{name}#{index}"] = edge
-            owner[f"{name}#{index}"] = name
-
+    """The metrics of each window: whole months, days and hours from the summaries, the rest from the lines."""
     result = Aggregate(windows={name: {} for name in windows})
-    if summarised:
-        _merge(result, _from_summaries(summarised, filters, group), {name: name for name in summarised})
-    if leftovers:
-        _merge(result, raw(leftovers, filters, group), owner)
+    pending: dict[str, Window] = dict(windows)
+    owner: dict[str, str] = {name: name for name in windows}
+    for unit in _grains(filters, group):
+        summarised: dict[str, tuple] = {}
+        leftovers: dict[str, Window] = {}
+        leftover_owner: dict[str, str] = {}
+        for name, window in pending.items():
+            whole, edges = _split(window, unit)
+            if whole is not None:
+                summarised[name] = whole
+            for index, edge in enumerate(edges):
+                leftovers[f"{name}#{index}"] = edge
+                leftover_owner[f"{name}#{index}"] = owner[name]
+        if summarised:
+            part = _from_summaries(summarised, filters, group, unit)
+            _merge(result, part, {name: owner[name] for name in summarised})
+        pending, owner = leftovers, leftover_owner
+    if pending:
+        _merge(result, raw(pending, filters, group), owner)
     return result
 
 
-def _split(window: Window, *, by_month: bool) -> tuple[tuple[date, date] | None, list[Window]]:
-    """The window's whole store days (or months) as [first, end) dates, and the instants left at its edges."""
+def _grains(filters: SalesFilters, group: Grouping) -> tuple[str, ...]:
+    """The summary grains that can answer this query, coarsest first (none: only the lines can)."""
+    if filters.product is not None:
+        return ()
+    if group is Grouping.PRODUCT:
+        return () if filters.channel is not None else (MONTH, DAY)
+    hours = () if filters.category is not None or group is Grouping.CATEGORY else (HOUR,)
+    if group is Grouping.LOCAL_HOUR:
+        return hours
+    return (DAY, *hours)
+
+
+def _split(window: Window, unit: str) -> tuple[tuple | None, list[Window]]:
+    """The window's whole store months, days or hours as [first, end), and the instants left at its edges."""
     start, end = window
+    if unit == HOUR:
+        first = store_calendar.hour_start(start)
+        if first < start:
+            first += ONE_HOUR
+        last = store_calendar.hour_start(end)
+        if first >= last:
+            return None, [window]
+        return (first, last), [edge for edge in ((start, first), (last, end)) if edge[0] < edge[1]]
+    by_month = unit == MONTH
     first = store_calendar.to_local(start).date()
     if store_calendar.day_start(first) < start:
         first = date.fromordinal(first.toordinal() + 1)
@@ -70,9 +89,16 @@ def _split(window: Window, *, by_month: bool) -> tuple[tuple[date, date] | None,
     return (first, last), edges
 
 
-def _from_summaries(windows: Mapping[str, tuple[date, date]], filters: SalesFilters, group: Grouping) -> Aggregate:
+def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: Grouping, unit: str) -> Aggregate:
+    local_dates_of_hours = False
     if group is Grouping.PRODUCT:
-        table, time_field, key = MonthlyProductSales, "month", "product_id"
+        table, time_field = (MonthlyProductSales, "month") if unit == MONTH else (DailyProductSales, "day")
+        key = "product_id"
+    elif unit == HOUR:
+        table, time_field = HourlySales, "hour"
+        key = "hour" if group in (Grouping.LOCAL_HOUR, Grouping.LOCAL_DATE) else None
+        # Hours grouped by the store date they fall on (in Python below: at most two days' worth).
+        local_dates_of_hours = group is Grouping.LOCAL_DATE
     elif filters.category is None and group is not Grouping.CATEGORY:
         # Orders over all categories: a sale with lines in two categories is one order.
         table, time_field, key = DailySales, "day", "day" if group is Grouping.LOCAL_DATE else None
@@ -80,13 +106,12 @@ def _from_summaries(windows: Mapping[str, tuple[date, date]], filters: SalesFilt
         table, time_field = DailyCategorySales, "day"
         key = {Grouping.CATEGORY: "category_id", Grouping.LOCAL_DATE: "day"}.get(group)
 
-    rows = table.objects.filter(
-        **{
-            f"{time_field}__gte": min(w[0] for w in windows.values()),
-            f"{time_field}__lt": max(w[1] for w in windows.values()),
-        }
-    )
-    if filters.channel is not None and table is not MonthlyProductSales:
+    # Only the windows' own rows: the two edges of a year-long range must not read the year between them.
+    in_windows = Q()
+    for first, last in windows.values():
+        in_windows |= Q(**{f"{time_field}__gte": first, f"{time_field}__lt": last})
+    rows = table.objects.filter(in_windows)
+    if filters.channel is not None and table not in (MonthlyProductSales, DailyProductSales):
         rows = rows.filter(channel=filters.channel)
     if filters.category is not None:
         rows = rows.filter(category_id=filters.category)
@@ -107,16 +132,21 @@ def _from_summaries(windows: Mapping[str, tuple[date, date]], filters: SalesFilt
         )
     result = Aggregate(windows={name: {} for name in windows})
     for row in _grouped(rows, key, annotations, with_names=table is DailyCategorySales and key == "category_id"):
+        row_key = row.get("key")
+        if local_dates_of_hours:
+            row_key = store_calendar.to_local(row_key).date()
         for index, name in enumerate(windows):
             if not row[f"w{index}_rows"]:
                 continue
-            result.windows[name][row.get("key")] = Metrics(
+            metrics = Metrics(
                 gross_revenue=row[f"w{index}_gross"],
                 refunds=row[f"w{index}_refunds"],
                 orders=int(row[f"w{index}_orders"]),
                 units_sold=int(row[f"w{index}_sold"]),
                 units_refunded=int(row[f"w{index}_refunded"]),
             )
+            found = result.windows[name].get(row_key)
+            result.windows[name][row_key] = found + metrics if found is not None else metrics
             newest = row[f"w{index}_newest"]
             if newest is not None and (result.newest is None or newest > result.newest):
                 result.newest = newest
