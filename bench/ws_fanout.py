@@ -21,7 +21,9 @@ commit, its broadcaster thread, Redis). Then:
      `sale.recorded` of that sale and of the first `dashboard.update` that includes it (its
      number is in `recent_sales`). "Commit to update" is the figure of the target: p50, p95 and
      max over every (client, sale) pair, and, per sale, the time until the last client had it.
-   - the server's CPU time per delivered frame during the sales.
+   - the server's CPU time per delivered frame during the sales, and how long the writer's
+     snapshot computations took (`insights.selectors.dashboard_snapshot`: the analytics' cost,
+     which every `dashboard.update` waits for, whatever the WebSocket side does).
 
 The client runs on the same machine: its own CPU time competes with the server's and is counted
 in the figures (it only stamps and stores a frame on arrival; the parsing happens afterwards).
@@ -228,13 +230,15 @@ def _start_writer(log) -> subprocess.Popen:
 
 
 def _writer() -> None:
-    """Record one sale per line read from stdin; answer each with its number and commit instant."""
+    """Record a sale for each "sell" read from stdin, answering its number and commit instant; answer
+    "computations" with the seconds each snapshot computation of the broadcaster took since the last ask."""
     import django
 
     django.setup()
     from django.db import transaction
 
     from catalog.models import Product
+    from insights import realtime
     from inventory.models import MovementReason, StockLevel
     from inventory.services import stock_adjust
     from sales.services import sale_record
@@ -243,9 +247,24 @@ def _writer() -> None:
     product = Product.objects.get(pk=level.product_id)
     if level.quantity < 100_000:
         stock_adjust(product=product, delta=100_000, reason=MovementReason.RESTOCK, note="bench/ws_fanout.py")
+    computations: list[float] = []
+    compute = realtime.broadcaster.compute
+
+    def timed_compute():
+        started = time.perf_counter()
+        try:
+            return compute()
+        finally:
+            computations.append(time.perf_counter() - started)
+
+    realtime.broadcaster.compute = timed_compute
     print(json.dumps({"ready": True}), flush=True)
     committed: list[float] = []
-    for _ in sys.stdin:
+    for line in sys.stdin:
+        if line.strip() == "computations":
+            print(json.dumps({"seconds": computations[:]}), flush=True)
+            computations.clear()
+            continue
         with transaction.atomic():
             # Registered before the sale's own hooks, so it runs first, right after the COMMIT.
             transaction.on_commit(lambda: committed.append(time.time()))
@@ -396,7 +415,10 @@ async def _measure_sales(clients: list[Client], current: list[Round], writer, se
         to_last_client.append(last)
         await asyncio.sleep(args.gap)
     cpu = _cpu_seconds(server_pid) - cpu_before
+    writer.stdin.write("computations\n")
+    computations = (await asyncio.to_thread(_writer_answer, writer))["seconds"]
     return {
+        "snapshot_compute_ms": _stats(computations),
         "sales": args.sales,
         "update_ms": _stats(to_update),
         "sale_recorded_ms": _stats(to_recorded),
@@ -476,15 +498,16 @@ def _table(result: dict, args) -> str:
         f"snapshot in {connect['seconds']} s, errors: {connect['errors'] or 'none'}",
         "",
         "| clients | commit to update p50 | p95 | max | last client per sale p50 | max | sale.recorded p50 | p95 "
-        "| max | missing | server CPU per frame | RSS idle | target |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| max | missing | snapshot computation p50 | max | server CPU per frame | RSS idle | target |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in result["runs"]:
         update, last, recorded = run["update_ms"], run["last_client_ms"], run["sale_recorded_ms"]
         lines.append(
             f"| {run['clients']} | {update.get('p50')} ms | {update.get('p95')} ms | {update.get('max')} ms "
             f"| {last.get('p50')} ms | {last.get('max')} ms | {recorded.get('p50')} ms | {recorded.get('p95')} ms "
-            f"| {recorded.get('max')} ms | {run['updates_missing']} | {run['server_cpu_us_per_frame']} µs "
+            f"| {recorded.get('max')} ms | {run['updates_missing']} | {run['snapshot_compute_ms'].get('p50')} ms "
+            f"| {run['snapshot_compute_ms'].get('max')} ms | {run['server_cpu_us_per_frame']} µs "
             f"| {run['rss_mb_idle']} MB | {_verdict(run['clients'], run)} |"
         )
     lines.append(f"\nserver log errors: {result['server_errors'] or 'none'} ({result['server_log']})")
