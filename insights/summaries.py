@@ -30,7 +30,14 @@ from ecommerce_admin import store_calendar
 from sales.models import Refund, RefundLine, Sale, SaleLine
 
 from .answer_cache import answers_changed
-from .models import DailyCategorySales, DailyProductSales, DailySales, HourlySales, MonthlyProductSales
+from .models import (
+    DailyCategorySales,
+    DailyProductSales,
+    DailySales,
+    HourlySales,
+    MonthlyCategorySales,
+    MonthlyProductSales,
+)
 from .selectors.metrics import store_offset
 
 CENT = Decimal("0.01")
@@ -39,11 +46,21 @@ KEYS = {
     DailyCategorySales: ("day", "category_id", "channel"),
     DailySales: ("day", "channel"),
     HourlySales: ("hour", "channel"),
+    MonthlyCategorySales: ("month", "category_id", "channel"),
     DailyProductSales: ("day", "product_id", "category_id"),
     MonthlyProductSales: ("month", "product_id", "category_id"),
 }
 # One lock order for every writer: no two sales can deadlock on the summary rows.
-WRITE_ORDER = (DailySales, HourlySales, DailyCategorySales, DailyProductSales, MonthlyProductSales)
+WRITE_ORDER = (
+    DailySales,
+    HourlySales,
+    DailyCategorySales,
+    MonthlyCategorySales,
+    DailyProductSales,
+    MonthlyProductSales,
+)
+# The tables that keep the snapshot category name, for categories no longer in the catalog.
+NAMED = (DailyCategorySales, MonthlyCategorySales)
 
 
 @dataclass
@@ -80,6 +97,7 @@ def summaries_add_sale(*, sale: Sale, lines: Iterable[SaleLine]) -> None:
             (DailySales, (day, sale.channel)),
             (HourlySales, (hour, sale.channel)),
             (DailyCategorySales, (day, line.category_id, sale.channel)),
+            (MonthlyCategorySales, (month, line.category_id, sale.channel)),
             (DailyProductSales, (day, line.product_id, line.category_id)),
             (MonthlyProductSales, (month, line.product_id, line.category_id)),
         ):
@@ -104,6 +122,7 @@ def summaries_add_refund(*, refund: Refund, lines: Iterable[RefundLine]) -> None
             (DailySales, (day, line.channel)),
             (HourlySales, (hour, line.channel)),
             (DailyCategorySales, (day, line.category_id, line.channel)),
+            (MonthlyCategorySales, (month, line.category_id, line.channel)),
             (DailyProductSales, (day, line.product_id, line.category_id)),
             (MonthlyProductSales, (month, line.product_id, line.category_id)),
         ):
@@ -126,7 +145,7 @@ def _increment(model: type, table: Table) -> None:
     if not table:
         return
     keys = KEYS[model]
-    named = model is DailyCategorySales
+    named = model in NAMED
     columns = [*keys, *FIGURES, "newest", *(["category_name"] if named else [])]
     quote = connection.ops.quote_name
     placeholders = ", ".join(["%s"] * len(columns))
@@ -268,6 +287,10 @@ def _grouped_lines(start_date: date, end_date: date) -> Iterator[tuple[type, Que
             {"day": sale_day, "category_id": F("category_id"), "channel": F("channel")},
             {"day": refund_day, "category_id": F("sale_line__category_id"), "channel": F("sale_line__channel")},
         ),
+        MonthlyCategorySales: (
+            {"month": sale_month, "category_id": F("category_id"), "channel": F("channel")},
+            {"month": refund_month, "category_id": F("sale_line__category_id"), "channel": F("sale_line__channel")},
+        ),
         DailyProductSales: (
             {"day": sale_day, "product_id": F("product_id"), "category_id": F("category_id")},
             {"day": refund_day, "product_id": F("sale_line__product_id"),
@@ -282,7 +305,7 @@ def _grouped_lines(start_date: date, end_date: date) -> Iterator[tuple[type, Que
     for model in WRITE_ORDER:
         sale_keys, refund_keys = keys[model]
         sale_figures, refund_figures = dict(sold), dict(refunded)
-        if model is DailyCategorySales:
+        if model in NAMED:
             sale_figures["category_name"] = Max("category_name")
             refund_figures["category_name"] = Max("sale_line__category_name")
         yield (

@@ -3,15 +3,7 @@
 from django.db import migrations, models
 
 
-def fill_from_the_lines(apps, schema_editor):
-    """A store that already has sales gets the new grains filled; the analytics read them at once.
-
-    This calls today's rebuild (month by month, INSERT ... SELECT), not a frozen copy: should a later
-    migration change these tables, make this a no-op and rebuild in that migration instead.
-    """
-    from insights.summaries import summaries_rebuild
-
-    summaries_rebuild()
+# 0003 fills these tables from the lines, with every grain in place.
 
 
 class Migration(migrations.Migration):
@@ -71,5 +63,4 @@ class Migration(migrations.Migration):
                 "verbose_name_plural": "hourly sales",
             },
         ),
-        migrations.RunPython(fill_from_the_lines, migrations.RunPython.noop, elidable=True),
     ]

@@ -14,7 +14,14 @@ from datetime import date, timedelta
 from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from ecommerce_admin import store_calendar
-from insights.models import DailyCategorySales, DailyProductSales, DailySales, HourlySales, MonthlyProductSales
+from insights.models import (
+    DailyCategorySales,
+    DailyProductSales,
+    DailySales,
+    HourlySales,
+    MonthlyCategorySales,
+    MonthlyProductSales,
+)
 
 from .metrics import Aggregate, Grouping, Metrics, SalesFilters, Window
 
@@ -56,7 +63,9 @@ def _grains(filters: SalesFilters, group: Grouping) -> tuple[str, ...]:
         return ()
     if group is Grouping.PRODUCT:
         return () if filters.channel is not None else (MONTH, DAY)
-    hours = () if filters.category is not None or group is Grouping.CATEGORY else (HOUR,)
+    if group is Grouping.CATEGORY or (group is Grouping.TOTAL and filters.category is not None):
+        return (MONTH, DAY)
+    hours = () if filters.category is not None else (HOUR,)
     if group is Grouping.LOCAL_HOUR:
         return hours
     return (DAY, *hours)
@@ -94,6 +103,9 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
     if group is Grouping.PRODUCT:
         table, time_field = (MonthlyProductSales, "month") if unit == MONTH else (DailyProductSales, "day")
         key = "product_id"
+    elif unit == MONTH:
+        table, time_field = MonthlyCategorySales, "month"
+        key = "category_id" if group is Grouping.CATEGORY else None
     elif unit == HOUR:
         table, time_field = HourlySales, "hour"
         key = "hour" if group in (Grouping.LOCAL_HOUR, Grouping.LOCAL_DATE) else None
@@ -131,7 +143,7 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
             }
         )
     result = Aggregate(windows={name: {} for name in windows})
-    for row in _grouped(rows, key, annotations, with_names=table is DailyCategorySales and key == "category_id"):
+    for row in _grouped(rows, key, annotations, with_names=key == "category_id"):
         row_key = row.get("key")
         if local_dates_of_hours:
             row_key = store_calendar.to_local(row_key).date()

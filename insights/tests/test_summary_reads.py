@@ -54,6 +54,14 @@ def test_top_products_read_whole_months_then_whole_days_from_the_summaries(analy
     assert "sales_saleline" not in sql
 
 
+def test_figures_by_category_read_whole_months_then_whole_days_from_the_summaries(analyst, store):
+    body, sql = read_tables(analyst, "/api/v1/sales/by-category/?start_date=2026-09-20&end_date=2026-11-23")
+    assert "insights_monthlycategorysales" in sql
+    assert "insights_dailycategorysales" in sql
+    assert "sales_saleline" not in sql
+    assert [row["category_name"] for row in body["results"]] == ["Tea"]
+
+
 def test_stock_velocity_reads_the_day_product_summary(reader, store):
     green, _ = store
     body, sql = read_tables(reader, "/api/v1/insights/stock-management/")
