@@ -28,7 +28,7 @@ from catalog.models import Product
 from ecommerce_admin import store_calendar
 from inventory.models import StockLevel
 
-from .metrics import CENT, Grouping, iso_utc, metrics_aggregate, money
+from .metrics import CENT, Grouping, SalesFilters, iso_utc, metrics_aggregate, money
 
 VELOCITY_DAYS = 30
 OUT_OF_STOCK = "out_of_stock"
@@ -83,15 +83,22 @@ def velocity_window(now: datetime) -> tuple[datetime, datetime]:
 def stock_by_urgency(*, now: datetime, low_only: bool = False) -> StockReport:
     """Every product's stock with its 30-day velocity, most urgent first; `low_only`: quantity <= threshold.
 
-    Two queries whatever the number of sales: the summary grouped by product, and the stock levels.
+    A few queries whatever the number of sales: the stock levels, the summary grouped by product
+    (for the low products only, with `low_only`), and the newest sale or refund of the 30 days.
     """
-    velocity = metrics_aggregate(windows={"30d": velocity_window(now)}, group=Grouping.PRODUCT)
-    units = {product_id: metrics.units for product_id, metrics in velocity.windows["30d"].items()}
-    newest = velocity.newest
-
+    window = velocity_window(now)
     levels = StockLevel.objects.order_by()
     if low_only:
         levels = levels.filter(quantity__lte=F("low_stock_threshold"))
+    levels = list(levels.values_list("product_id", "quantity", "low_stock_threshold"))
+    velocity = metrics_aggregate(
+        windows={"30d": window},
+        filters=SalesFilters(products=frozenset(level[0] for level in levels)) if low_only else SalesFilters(),
+        group=Grouping.PRODUCT,
+    )
+    units = {product_id: metrics.units for product_id, metrics in velocity.windows["30d"].items()}
+    # data_as_of speaks for the whole store's 30 days, not only the products shown.
+    newest = metrics_aggregate(windows={"30d": window}).newest if low_only else velocity.newest
     report = [
         StockVelocity(
             product_id=product_id,
@@ -99,7 +106,7 @@ def stock_by_urgency(*, now: datetime, low_only: bool = False) -> StockReport:
             low_stock_threshold=threshold,
             units_sold_30d=units.get(product_id, 0),
         )
-        for product_id, quantity, threshold in levels.values_list("product_id", "quantity", "low_stock_threshold")
+        for product_id, quantity, threshold in levels
     ]
     report.sort(key=StockVelocity.urgency)
     return StockReport(levels=report, data_as_of=iso_utc(newest))

@@ -59,7 +59,7 @@ def aggregate_with_summaries(
 
 def _grains(filters: SalesFilters, group: Grouping) -> tuple[str, ...]:
     """The summary grains that can answer this query, coarsest first (none: only the lines can)."""
-    if filters.product is not None:
+    if filters.product is not None or (filters.products is not None and group is not Grouping.PRODUCT):
         return ()
     if group is Grouping.PRODUCT:
         return () if filters.channel is not None else (MONTH, DAY)
@@ -127,6 +127,8 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
         rows = rows.filter(channel=filters.channel)
     if filters.category is not None:
         rows = rows.filter(category_id=filters.category)
+    if filters.products is not None:
+        rows = rows.filter(product_id__in=filters.products)
 
     annotations = {}
     for index, (first, last) in enumerate(windows.values()):
