@@ -5,8 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -127,10 +126,12 @@ def stock_apply(
 ) -> list[StockMovement]:
     """Apply several stock changes at once, all or nothing, writing one ledger row per change.
 
-    Stock rows are updated in product-id order, each with a conditional UPDATE that only matches
-    while enough stock is left, so concurrent callers neither oversell nor deadlock one another.
-    Must run inside a transaction (the caller's): the row locks taken here are what make the
-    quantities read back below exact until the commit.
+    Three statements whatever the number of products: the stock rows are locked and read in
+    product-id order (`SELECT ... FOR UPDATE`), so concurrent callers queue on them in one order
+    and never deadlock one another; one conditional UPDATE then moves them all; one INSERT writes
+    the ledger. The quantities read under the lock are exact until the commit, so an insufficient
+    stock is refused before anything is written, naming the first product short and what it has.
+    Must run inside a transaction (the caller's), which holds those locks.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("stock_apply must run inside a transaction")
@@ -140,27 +141,19 @@ def stock_apply(
             raise ValueError("A stock change needs a non-zero delta.")
         net_by_product[change.product_id] = net_by_product.get(change.product_id, 0) + change.delta
 
+    levels = _locked_levels(sorted(net_by_product))
     for product_id in sorted(net_by_product):
-        net = net_by_product[product_id]
-        matched = StockLevel.objects.filter(product_id=product_id, quantity__gte=max(0, -net)).update(
-            quantity=F("quantity") + net, updated_at=timezone.now()
-        )
-        if not matched:
-            available = StockLevel.objects.filter(product_id=product_id).values_list("quantity", flat=True).first()
-            if available is None:
-                raise Http404(f"No stock level for product {product_id}.")
+        if product_id not in levels:
+            raise Http404(f"No stock level for product {product_id}.")
+        available, net = levels[product_id][0], net_by_product[product_id]
+        if available + net < 0:
             raise InsufficientStock(product_id=product_id, requested=-net, available=available)
+    _levels_move(net_by_product)
 
     # Taken once the rows are locked, so each product's ledger times follow the order its changes committed in.
     now = timezone.now()
-    levels = {
-        level["product_id"]: level
-        for level in StockLevel.objects.filter(product_id__in=net_by_product).values(
-            "product_id", "quantity", "low_stock_threshold"
-        )
-    }
-    running = {pid: levels[pid]["quantity"] - net for pid, net in net_by_product.items()}
-    old_quantities = dict(running)
+    running = {product_id: levels[product_id][0] for product_id in net_by_product}
+    actor = actor if actor is not None and actor.is_authenticated else None
     movements = []
     for change in changes:
         running[change.product_id] += change.delta
@@ -171,18 +164,54 @@ def stock_apply(
                 quantity_after=running[change.product_id],
                 reason=reason,
                 note=note,
-                actor=actor if actor is not None and actor.is_authenticated else None,
+                actor=actor,
                 sale_line=change.sale_line,
                 refund=change.refund,
                 created_at=now,
             )
         )
     StockMovement.objects.bulk_create(movements)
-    for product_id, level in levels.items():
-        _notify_after_commit(
-            product_id, old_quantities[product_id], level["quantity"], level["low_stock_threshold"], reason
-        )
+    for product_id in sorted(net_by_product):
+        old, threshold = levels[product_id]
+        _notify_after_commit(product_id, old, running[product_id], threshold, reason)
     return movements
+
+
+def _locked_levels(product_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Lock the products' stock rows in id order; answer each one's (quantity, low_stock_threshold)."""
+    rows = (
+        StockLevel.objects.select_for_update()
+        .filter(product_id__in=product_ids)
+        .order_by("product_id")
+        .values_list("product_id", "quantity", "low_stock_threshold")
+    )
+    return {product_id: (quantity, threshold) for product_id, quantity, threshold in rows}
+
+
+def _levels_move(net_by_product: dict[int, int]) -> None:
+    """Move every level by its net change in one conditional UPDATE.
+
+    The rows are already locked in product-id order (`_locked_levels`), so the order this statement
+    visits them in cannot deadlock, and it needs no MySQL-only `ORDER BY`. The condition repeats,
+    row by row, the check just made under the lock: were a caller ever to reach here without
+    holding the rows, the UPDATE would match fewer rows and fail loudly rather than oversell (the
+    CHECK constraint on quantity is the last guard).
+    """
+    product_ids = sorted(net_by_product)
+    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    whens = " ".join(["WHEN %s THEN %s"] * len(product_ids))
+    placeholders = ", ".join(["%s"] * len(product_ids))
+    nets = [value for product_id in product_ids for value in (product_id, net_by_product[product_id])]
+    floors = [value for product_id in product_ids for value in (product_id, max(0, -net_by_product[product_id]))]
+    sql = (
+        f"UPDATE {table} SET quantity = quantity + CASE product_id {whens} END, updated_at = %s "
+        f"WHERE product_id IN ({placeholders}) AND quantity >= CASE product_id {whens} END"
+    )
+    params = [*nets, connection.ops.adapt_datetimefield_value(timezone.now()), *product_ids, *floors]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount != len(product_ids):
+            raise RuntimeError(f"Stock levels moved {cursor.rowcount} of {len(product_ids)} rows: were they locked?")
 
 
 def _locked_level(product_id: int) -> StockLevel:

@@ -1,5 +1,5 @@
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from catalog.tests.factories import ProductFactory
 from inventory import services
@@ -70,6 +70,35 @@ def test_stock_apply_writes_sequential_quantity_after_for_repeated_products():
 
     assert [m.quantity_after for m in movements] == [7, 3]
     assert quantity(product) == 3
+
+
+def test_stock_apply_refuses_before_writing_and_names_the_first_product_short():
+    plenty, scarce, short = ProductFactory(initial_stock=10), ProductFactory(initial_stock=1), ProductFactory()
+
+    with pytest.raises(InsufficientStock) as error, transaction.atomic():
+        services.stock_apply(
+            changes=[StockChange(short.pk, -1), StockChange(plenty.pk, -5), StockChange(scarce.pk, -2)],
+            reason=MovementReason.ADJUSTMENT,
+        )
+
+    assert (error.value.as_payload()["product"], error.value.as_payload()["available"]) == (scarce.pk, 1)
+    assert (quantity(plenty), quantity(scarce), quantity(short)) == (10, 1, 0)
+
+
+def test_stock_apply_takes_three_statements_for_any_number_of_products(django_assert_num_queries):
+    products = [ProductFactory(initial_stock=10) for _ in range(4)]
+
+    with transaction.atomic(), django_assert_num_queries(3) as queries:
+        services.stock_apply(
+            changes=[StockChange(p.pk, -1) for p in reversed(products)] + [StockChange(products[0].pk, 2)],
+            reason=MovementReason.ADJUSTMENT,
+        )
+
+    # Locked in product-id order (SQLite has no row locks: its write transactions run one at a time).
+    lock = queries[0]["sql"]
+    assert "ORDER BY 1 ASC" in lock  # values_list("product_id", ...): column 1
+    assert ("FOR UPDATE" in lock) == connection.features.has_select_for_update
+    assert [quantity(p) for p in products] == [11, 9, 9, 9]
 
 
 @pytest.mark.django_db(transaction=True)
