@@ -155,6 +155,7 @@ def _sale_insert(
             for product, quantity, unit_price in priced
         ]
     )
+    _lines_remember(sale, sale_lines)
     stock_apply(
         changes=[StockChange(product_id=line.product_id, delta=-line.quantity, sale_line=line) for line in sale_lines],
         reason=MovementReason.SALE,
@@ -237,6 +238,18 @@ def sale_refund(
         )
     refund_recorded.send(sender=Refund, refund=refund, lines=refund_lines, actor=actor)
     return refund
+
+
+def _lines_remember(sale: Sale, lines: list[SaleLine]) -> None:
+    """Leave the lines just written where `sale.lines.all()` finds them, as a prefetch would.
+
+    Whatever reads the new sale's lines next (the live feed's summary after the commit, the API's
+    answer) then reads them from memory instead of querying them back.
+    """
+    queryset = sale.lines.all()
+    queryset._result_cache = list(lines)
+    queryset._prefetch_done = True
+    sale._prefetched_objects_cache = {"lines": queryset}
 
 
 def _validate_sale(*, lines: Sequence[Mapping[str, Any]], channel: str, sold_at: datetime, now: datetime) -> None:

@@ -11,7 +11,7 @@ from ecommerce_admin.schema import conflict
 
 from . import selectors, services
 from .filters import SaleFilter
-from .serializers import RefundCreateSerializer, RefundSerializer, SaleCreateSerializer, SaleSerializer
+from .serializers import RefundCreateSerializer, RefundSerializer, SaleCreateSerializer, SaleSerializer, sale_data
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -54,9 +54,7 @@ class SaleViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retriev
             actor=request.user, idempotency_key=self._idempotency_key(request), **payload.validated_data
         )
         headers = {"Idempotent-Replayed": "true"} if sale.replayed else {}
-        return Response(
-            SaleSerializer(selectors.sale_list().get(pk=sale.pk)).data, status=HTTPStatus.CREATED, headers=headers
-        )
+        return Response(sale_data(sale), status=HTTPStatus.CREATED, headers=headers)
 
     @extend_schema(
         request=RefundCreateSerializer,

@@ -1,13 +1,18 @@
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http import HTTPStatus
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from inventory.models import StockLevel, StockMovement
+from sales import selectors
 from sales.models import Refund, Sale
+from sales.serializers import SaleSerializer
 from sales.tests.factories import sell
 
 pytestmark = pytest.mark.django_db
@@ -175,6 +180,50 @@ def test_idempotency_key_replays_the_first_sale(seller):
     assert reused.status_code == HTTPStatus.CONFLICT
     assert reused.json()["code"] == "idempotency_key_reused"
     assert stock(product) == 3
+
+
+def test_sale_create_answers_what_the_sale_detail_answers(seller):
+    """The 201 is rendered from memory (sale_data); it must equal SaleSerializer over the sale read back."""
+    kitchen, garden = CategoryFactory(name="Kitchen"), CategoryFactory(name="Garden")
+    kettle = ProductFactory(category=kitchen, price=Decimal("30.00"), cost=Decimal("12.50"), initial_stock=9)
+    hose = ProductFactory(category=garden, price=Decimal("7.10"), initial_stock=9)
+    sold_at = (timezone.now() - timedelta(hours=3)).astimezone(timezone.get_fixed_timezone(120))
+    bodies = [
+        {"lines": [{"product": hose.pk, "quantity": 1}]},
+        {
+            "lines": [
+                {"product": kettle.pk, "quantity": 2},
+                {"product": hose.pk, "quantity": 3, "unit_price": "6.5"},
+                {"product": kettle.pk, "quantity": 1, "unit_price": "0"},
+            ],
+            "channel": "amazon",
+            "sold_at": sold_at.isoformat(),
+            "customer_email": "b@example.com",
+            "note": "gift",
+        },
+    ]
+    for body in bodies:
+        created = seller.post("/api/v1/sales/", body, HTTP_IDEMPOTENCY_KEY=f"same-{len(body)}")
+        replayed = seller.post("/api/v1/sales/", body, HTTP_IDEMPOTENCY_KEY=f"same-{len(body)}")
+        assert created.status_code == HTTPStatus.CREATED, created.json()
+        read_back = seller.get(f"/api/v1/sales/{created.json()['id']}/")
+
+        assert created.content == read_back.content
+        assert replayed.content == read_back.content
+        assert json.loads(created.content) == json.loads(
+            json.dumps(SaleSerializer(selectors.sale_list().get(pk=created.json()["id"])).data)
+        )
+
+
+def test_sale_create_reads_nothing_back_after_writing(seller):
+    product = ProductFactory(initial_stock=5)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = seller.post("/api/v1/sales/", {"lines": [{"product": product.pk, "quantity": 1}]})
+
+    assert response.status_code == HTTPStatus.CREATED
+    sales_reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and "`sales_" in q["sql"]]
+    assert sales_reads == []
 
 
 def test_idempotency_key_too_long_is_400(seller):
