@@ -42,6 +42,8 @@ class CategoryViewSet(viewsets.ModelViewSet):
 class ProductViewSet(viewsets.ModelViewSet):
     """Products; reads render plain rows (the hottest routes of the API), writes go through the services."""
 
+    # For the permission check's model; the rows come from `get_queryset`.
+    queryset = Product.objects.all()
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
     search_fields = ["name", "sku", "description"]

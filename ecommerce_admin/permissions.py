@@ -11,6 +11,11 @@ class ModelPermissions(permissions.DjangoModelPermissions):
         "OPTIONS": ["%(app_label)s.view_%(model_name)s"],
     }
 
+    def _queryset(self, view):
+        # Only the model matters here: a declared queryset spares building the view's annotated one.
+        declared = getattr(view, "queryset", None)
+        return declared if declared is not None else super()._queryset(view)
+
 
 def permission_required(*perms: str) -> type[permissions.BasePermission]:
     """A permission class for a route whose action is not the model's own CRUD (an adjustment, a refund)."""
