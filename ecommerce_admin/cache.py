@@ -77,6 +77,12 @@ class FailSoftRedisCache(RedisCache):
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         try:
+            if isinstance(timeout, float) and timeout > 0 and not timeout.is_integer():
+                # Django rounds timeouts down to whole seconds; a claim of 0.25 s would never hold.
+                key = self.make_and_validate_key(key, version=version)
+                value = self._cache._serializer.dumps(value)
+                client = self._cache.get_client(key, write=True)
+                return bool(client.set(key, value, px=max(1, round(timeout * 1000)), nx=True))
             return super().add(key, value, timeout, version)
         except UNAVAILABLE as error:
             self._unavailable(error)

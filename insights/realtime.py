@@ -75,6 +75,7 @@ SEND_TIMEOUT_SECONDS = 5
 # shows the newest few, and the snapshot that follows carries `recent_sales` anyway.
 MAX_SALE_EVENTS_PER_ROUND = 50
 PERIODIC_CACHE_KEY = "insights:dashboard:periodic:{period}:{slot}"
+SNAPSHOT_CLAIM_KEY = "insights:dashboard:snapshot-claim"
 
 
 def dashboard_snapshot_json() -> dict[str, Any]:
@@ -120,6 +121,7 @@ class DashboardBroadcaster:
         # Counters, for tests and for anyone who looks at a live process.
         self.rounds = 0
         self.computations = 0
+        self.deferrals = 0
         self.failures = 0
 
     # --- called on commit, in whatever thread committed ------------------------------------
@@ -210,8 +212,14 @@ class DashboardBroadcaster:
                 return
             self._stopping.wait(go_at - now)
 
-    def run_round(self, *, periodic: bool) -> None:
-        """Send what is pending: queued events, then one freshly computed snapshot."""
+    def run_round(self, *, periodic: bool, at_exit: bool = False) -> None:
+        """Send what is pending: queued events, then one freshly computed snapshot.
+
+        Several writing processes (gunicorn workers) each notified of their own writes would each
+        compute the same snapshot: one claim per debounce window, shared through the cache, lets
+        one of them compute it. The others send their events and try again when the window ends,
+        since the claimant may have started computing before their write committed.
+        """
         with self._round_lock:
             with self._lock:
                 dirty, self._dirty = self._dirty, False
@@ -229,6 +237,9 @@ class DashboardBroadcaster:
                 events = [{"type": SALE_RECORDED, "data": sale} for sale in sales] + stock_events(stock)
                 if events:
                     self._send({"type": DASHBOARD_EVENTS, "events": events})
+                if not (periodic or at_exit or self._claim_snapshot()):
+                    self._retry_after_the_claim()
+                    return
                 self.computations += 1
                 snapshot = self.compute()
                 snapshot_seen(snapshot)
@@ -257,7 +268,7 @@ class DashboardBroadcaster:
         with self._lock:
             pending = self._dirty
         if pending:
-            self.run_round(periodic=False)
+            self.run_round(periodic=False, at_exit=True)
 
     def _has_audience(self) -> bool:
         layer = get_channel_layer()
@@ -265,6 +276,22 @@ class DashboardBroadcaster:
             return False
         # An in-memory layer only reaches this process: with no client here, nobody would read it.
         return not isinstance(layer, InMemoryChannelLayer) or self._local_clients > 0
+
+    def _claim_snapshot(self) -> bool:
+        try:
+            return cache.add(SNAPSHOT_CLAIM_KEY, os.getpid(), timeout=float(self.debounce))
+        except Exception:  # a cache that is down must not stop the pushes: compute here
+            return True
+
+    def _retry_after_the_claim(self) -> None:
+        self.deferrals += 1
+        now = time.monotonic()
+        with self._lock:
+            if not self._dirty:
+                self._first_notified = now
+            self._dirty = True
+            self._last_notified = now
+        self._wake.set()
 
     def _claim_periodic_slot(self) -> bool:
         if not self.periodic:

@@ -87,3 +87,11 @@ def test_every_call_reuses_one_redis_client_per_pool(cache):
     assert cache.incr("reused") == 2
     assert cache._cache.get_client(write=True) is client
     assert cache._cache.get_client() is client  # one server: reads and writes share the pool
+
+
+def test_a_sub_second_add_holds_for_that_long_only(cache):
+    assert cache.add("key", 1, timeout=0.3)
+    assert not cache.add("key", 2, timeout=0.3)
+    time.sleep(0.4)
+    assert cache.add("key", 3, timeout=0.3)
+    assert cache.get("key") == 3

@@ -346,3 +346,26 @@ async def test_hub_encodes_each_frame_once_and_holds_them_for_a_member_not_ready
     await hub.leave(live)
     await hub.leave(joining)
     assert hub.members == {}
+
+
+def test_writing_processes_share_one_snapshot_per_window_and_none_misses_its_write(redis_layer):
+    """Two broadcasters sharing a cache (two gunicorn workers): their writes at the same moment cost one
+    snapshot, then one more after the window, which surely covers the write of the one that waited."""
+    first, second = CountingCompute(), CountingCompute()
+    processes = [
+        realtime.DashboardBroadcaster(periodic=None, debounce=0.5, compute=first),
+        realtime.DashboardBroadcaster(periodic=None, debounce=0.5, compute=second),
+    ]
+    try:
+        for index, process in enumerate(processes):
+            process.notify(sale={"id": index})
+        assert wait_for(lambda: first.calls + second.calls == 1)
+        waited = next(process for process in processes if process.deferrals)
+        assert waited.pending()
+        assert wait_for(lambda: first.calls + second.calls == 2, timeout=3)
+        assert not waited.pending()
+        time.sleep(0.7)
+        assert first.calls + second.calls == 2
+    finally:
+        for process in processes:
+            process.stop()
