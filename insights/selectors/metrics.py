@@ -19,7 +19,7 @@ local date or hour), so the number of queries never depends on the number of sal
 """
 
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
@@ -63,7 +63,7 @@ class SalesFilters:
     products: frozenset[int] | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Metrics:
     gross_revenue: Decimal = ZERO
     refunds: Decimal = ZERO
@@ -87,7 +87,14 @@ class Metrics:
 
     def __add__(self, other: "Metrics") -> "Metrics":
         """Add the metrics of disjoint time spans (a sale lies in one span only, so orders add up)."""
-        return Metrics(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        # Spelled out: a loop over dataclasses.fields() cost more than the arithmetic on hourly series.
+        return Metrics(
+            self.gross_revenue + other.gross_revenue,
+            self.refunds + other.refunds,
+            self.orders + other.orders,
+            self.units_sold + other.units_sold,
+            self.units_refunded + other.units_refunded,
+        )
 
     def as_json(self, *names: str) -> dict:
         """The named metrics as JSON values: money as 2-place strings, counts as integers."""
