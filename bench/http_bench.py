@@ -1,12 +1,15 @@
 """HTTP benchmark: every hot and analytics endpoint through a real server, with wrk.
 
-    python bench/http_bench.py [--lines 1000000] [--connections 8] [--duration 10] [--server gunicorn]
+    python bench/http_bench.py [--lines 1000000] [--database NAME] [--connections 8] [--duration 10]
+                               [--only "top products,dashboard"] [--floors]
+    ANALYTICS_CACHE_SECONDS=0 python bench/http_bench.py ...   # every analytics answer computed
 
 Seeds a store of the asked size in its own database (once; reused while the size matches),
 starts the server layout of `make run-prod` with DEBUG off, takes a JWT, then runs wrk against
 each endpoint and prints throughput and latency percentiles as a Markdown table. The sale
 recording run posts 3-line sales of well-stocked products with 16 connections and checks
-afterwards that nothing oversold and the ledger still sums to the stock.
+afterwards that nothing oversold and the ledger still sums to the stock. With --floors it also
+times the floor SQL: the plain GROUP BY over a year of lines, and the summary reads.
 """
 
 import argparse
@@ -40,6 +43,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8200)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "4")))
     parser.add_argument("--only", default="", help="comma-separated endpoint names to run")
+    parser.add_argument("--floors", action="store_true", help="also time the floor SQL of the analytics")
     args = parser.parse_args()
 
     if not shutil.which("wrk"):
@@ -67,6 +71,8 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     print_table(results, args, database)
+    if args.floors:
+        print_floors(database)
 
 
 def manage(env: dict, *command: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -237,10 +243,55 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+# What the database alone needs for a year of figures: the lines scanned by a plain GROUP BY (what
+# the replaced system did on every request), and the summaries the endpoints read.
+FLOORS = [
+    ("lines: revenue by day, 1 year", "SELECT DATE(sold_at), SUM(line_total), SUM(quantity), COUNT(DISTINCT sale_id) "
+     "FROM sales_saleline WHERE sold_at >= %(start)s AND sold_at < %(end)s GROUP BY 1"),
+    ("lines: revenue by category, 1 year", "SELECT category_id, SUM(line_total), SUM(quantity) FROM sales_saleline "
+     "WHERE sold_at >= %(start)s AND sold_at < %(end)s GROUP BY 1"),
+    ("lines: revenue by hour, 1 year", "SELECT DATE_FORMAT(sold_at, '%%Y-%%m-%%d %%H'), SUM(line_total) "
+     "FROM sales_saleline WHERE sold_at >= %(start)s AND sold_at < %(end)s GROUP BY 1"),
+    ("summary: by day, 1 year (day x channel)", "SELECT day, SUM(gross_revenue), SUM(orders) FROM insights_dailysales "
+     "WHERE day >= %(start)s AND day < %(end)s GROUP BY 1"),
+    ("summary: by category, 1 year (month x category)", "SELECT category_id, SUM(gross_revenue) "
+     "FROM insights_monthlycategorysales WHERE month >= %(start)s AND month < %(end)s GROUP BY 1"),
+    ("summary: by category, 1 year (day x category)", "SELECT category_id, SUM(gross_revenue) "
+     "FROM insights_dailycategorysales WHERE day >= %(start)s AND day < %(end)s GROUP BY 1"),
+    ("summary: by hour, 1 year (hour x channel)", "SELECT hour, SUM(gross_revenue) FROM insights_hourlysales "
+     "WHERE hour >= %(start)s AND hour < %(end)s GROUP BY 1"),
+    ("summary: by product, 1 year (month x product)", "SELECT product_id, SUM(gross_revenue) "
+     "FROM insights_monthlyproductsales WHERE month >= %(start)s AND month < %(end)s GROUP BY 1"),
+]  # fmt: skip
+
+
+def print_floors(database: str) -> None:
+    import MySQLdb
+
+    end = date.today() + timedelta(days=1)
+    bounds = {"start": str(end - timedelta(days=365)), "end": str(end)}
+    connection = MySQLdb.connect(host="127.0.0.1", user="root", database=database)
+    cursor = connection.cursor()
+    print()
+    print("| floor query | best of 3, ms | rows |")
+    print("|---|---:|---:|")
+    for name, sql in FLOORS:
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            rows = cursor.execute(sql, bounds)
+            cursor.fetchall()
+            timings.append((time.perf_counter() - started) * 1000)
+        print(f"| {name} | {min(timings):.1f} | {rows:,} |", flush=True)
+    connection.close()
+
+
 def print_table(results: list[dict], args, database: str) -> None:
+    cache_seconds = os.environ.get("ANALYTICS_CACHE_SECONDS", "600")
+    cache = "analytics answers cached" if cache_seconds != "0" else "analytics cache off (every answer computed)"
     print()
     print(f"{args.lines:,} sale lines ({database}), {args.connections} connections, {args.duration} s each, "
-          f"gunicorn {args.workers} workers, DEBUG off, JWT")  # fmt: skip
+          f"gunicorn {args.workers} workers, DEBUG off, JWT, {cache}")  # fmt: skip
     print()
     print("| endpoint | req/s | p50 ms | p99 ms | non-2xx |")
     print("|---|---:|---:|---:|---:|")
