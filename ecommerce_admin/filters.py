@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import django_filters
+import django_filters.rest_framework
 from rest_framework.exceptions import ValidationError
 
 from .store_calendar import day_start
@@ -25,3 +26,22 @@ class StoreDateRangeFilterSet(django_filters.FilterSet):
 
     def filter_end_date(self, queryset, name, value):
         return queryset.filter(**{f"{self.date_field}__lt": day_start(value + timedelta(days=1))})
+
+
+class DjangoFilterBackend(django_filters.rest_framework.DjangoFilterBackend):
+    """django-filter's backend, skipping the FilterSet when the query names none of its filters.
+
+    Building a FilterSet builds and validates a form (about 1 ms, a fifth of a product page); with
+    no filter asked for it would filter nothing. A parameter counts as a filter's when it is its name
+    or starts with it and "_" (range filters' `<name>_after`, `<name>_min`, ...).
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None and not any(
+            param == name or param.startswith(f"{name}_")
+            for param in request.query_params
+            for name in filterset_class.base_filters
+        ):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
