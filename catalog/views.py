@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.response import Response
 
+from ecommerce_admin.answer_cache import cached_answer, request_key
 from ecommerce_admin.schema import conflict
 
 from . import selectors, services
@@ -54,9 +55,13 @@ class ProductViewSet(viewsets.ModelViewSet):
         return selectors.product_list()
 
     def list(self, request, *args, **kwargs):
+        # A page is reused until a product, category or stock level changes (the answer cache's version).
+        return Response(cached_answer(request_key(request), self.product_page))
+
+    def product_page(self) -> dict:
         page = self.paginate_queryset(selectors.product_values(self.filter_queryset(self.get_queryset())))
         rows = selectors.with_category_names(list(page))
-        return self.get_paginated_response([product_representation(row) for row in rows])
+        return self.get_paginated_response([product_representation(row) for row in rows]).data
 
     def retrieve(self, request, *args, **kwargs):
         try:

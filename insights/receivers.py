@@ -15,12 +15,12 @@ from django.dispatch import receiver
 
 from catalog.models import Category, Product
 from catalog.signals import product_saved
+from ecommerce_admin.answer_cache import answers_changed
 from inventory.models import MovementReason, StockLevel
 from inventory.signals import stock_changed
 from sales.signals import refund_recorded, sale_recorded
 
 from . import realtime, summaries
-from .answer_cache import answers_changed
 
 
 def _later(func, /, *args, **kwargs):

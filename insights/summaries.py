@@ -27,9 +27,9 @@ from django.db.models import (
 from django.db.models.functions import TruncDate, TruncHour, TruncMonth
 
 from ecommerce_admin import store_calendar
+from ecommerce_admin.answer_cache import answers_changed
 from sales.models import Refund, RefundLine, Sale, SaleLine
 
-from .answer_cache import answers_changed
 from .models import (
     DailyCategorySales,
     DailyProductSales,

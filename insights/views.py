@@ -1,8 +1,5 @@
 """Analytics and insights API: parse the query, call one selector (or reuse its answer), render JSON or CSV."""
 
-from urllib.parse import urlencode
-
-from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -11,12 +8,11 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ecommerce_admin import store_calendar
+from ecommerce_admin.answer_cache import cached_answer, request_key
 from ecommerce_admin.pagination import PageNumberPagination
 from ecommerce_admin.permissions import CanViewSales, permission_required
 
 from . import selectors, serializers
-from .answer_cache import cached_answer
 from .renderers import CSVRenderer, flatten
 
 CSV_PARAMETER = OpenApiParameter(
@@ -102,23 +98,8 @@ class CsvMixin:
         return query.validated_data
 
     def answer(self, compute, *, now_relative: bool = False):
-        """compute(), or the answer it gave to the same URL while the store's data is unchanged.
-
-        The key holds the store's date, so defaults relative to today move at midnight, and the
-        calendar settings, so changing them never serves answers computed under the old ones.
-        """
-        request = self.request
-        params = sorted((name, value) for name, values in request.query_params.lists() if name != "format"
-                        for value in values)  # fmt: skip
-        key = "|".join(
-            (
-                f"{request.build_absolute_uri(request.path)}?{urlencode(params)}",
-                store_calendar.store_today(timezone.now()).isoformat(),
-                settings.STORE_TIME_ZONE,
-                settings.STORE_WEEK_START,
-            )
-        )
-        return cached_answer(key, compute, now_relative=now_relative)
+        """compute(), or the answer it gave to the same URL while the store's data is unchanged."""
+        return cached_answer(request_key(self.request), compute, now_relative=now_relative)
 
 
 class AnalyticsView(CsvMixin, APIView):

@@ -281,3 +281,36 @@ def test_product_page_query_walks_the_primary_key_without_sorting_the_table():
     first_table = plan.splitlines()[0].split()[2]  # "1 SIMPLE <table> <type> ..."
     assert first_table == "catalog_product", plan
     assert "filesort" not in plan, plan
+
+
+def test_a_product_page_is_reused_until_a_product_category_or_stock_changes(
+    client_as, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog import services as catalog_services
+    from inventory import services as inventory_services
+    from inventory.models import MovementReason
+
+    books = CategoryFactory(name="Books")
+    novel = ProductFactory(name="Novel", category=books, initial_stock=5)
+    client = client_as("catalog.view_product")
+
+    def page():
+        with CaptureQueriesContext(connection) as queries:
+            rows = client.get("/api/v1/products/").json()["results"]
+        return rows, len(queries)
+
+    first, first_queries = page()
+    again, again_queries = page()
+    assert again == first
+    assert first_queries > 0
+    assert again_queries == 0
+    catalog_services.product_update(product=novel, name="Short novel")
+    assert page()[0][0]["name"] == "Short novel"
+    catalog_services.category_update(category=books, name="Fiction")
+    assert page()[0][0]["category_name"] == "Fiction"
+    with django_capture_on_commit_callbacks(execute=True):  # stock changes are announced on commit
+        inventory_services.stock_adjust(product=novel, delta=3, reason=MovementReason.RESTOCK)
+    assert page()[0][0]["stock"] == 8

@@ -182,8 +182,9 @@ if STORE_WEEK_START not in WEEKDAYS:
 DEFAULT_LOW_STOCK_THRESHOLD = env.int("DEFAULT_LOW_STOCK_THRESHOLD", default=10)
 # Set when the WebSockets are served apart from the pages without a proxy in front (make run-prod).
 DASHBOARD_WEBSOCKET_ORIGIN = env.str("DASHBOARD_WEBSOCKET_ORIGIN", default="")
-# Analytics answers are cached until any write changes the data (insights.answer_cache); these bound
-# how long an entry lives at all (0 turns the cache off), and how long an answer about "now" is reused.
+# Read answers (analytics, product pages) are cached until any write changes the data
+# (ecommerce_admin.answer_cache); these bound how long an entry lives at all (0 turns the cache
+# off), and how long an answer about "now" is reused.
 # Off by default without Redis: a per-process cache would not see the writes of other processes.
 ANALYTICS_CACHE_SECONDS = env.int("ANALYTICS_CACHE_SECONDS", default=600 if REDIS_URL else 0)
 ANALYTICS_CACHE_NOW_SECONDS = env.float("ANALYTICS_CACHE_NOW_SECONDS", default=2.0)

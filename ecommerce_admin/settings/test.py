@@ -14,5 +14,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests count throttled requests themselves; a generous default keeps unrelated tests off the limit.
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth_token": "1000/min", "writes": "100000/min"}}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# One process, one cache: the analytics answers are cached as in production (tests/test_answer_cache.py).
+# One process, one cache: the analytics answers are cached as in production (insights/tests/test_answer_cache.py).
 ANALYTICS_CACHE_SECONDS = 600

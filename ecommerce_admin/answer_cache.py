@@ -1,8 +1,9 @@
-"""Analytics answers kept in the shared cache until the data under them changes.
+"""Read answers (analytics, the product list) kept in the shared cache until the data under them changes.
 
-An analytics answer depends only on its query and on the store's data, which changes only through
+Such an answer depends only on its query and on the store's data, which changes only through
 writes that all bump one *data version* (`answers_changed`, called by the receivers of every sale,
-refund, stock change and catalog change, and by the bulk management commands). A cached answer
+refund, stock change and catalog change in `insights.receivers`, and by the summary rebuild that
+follows the bulk management commands). A cached answer
 carries the version it was computed at and is served only while that version is current, so a
 client that records a sale and then reads any report sees the sale.
 
@@ -24,11 +25,14 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+
+from . import store_calendar
 
 VERSION_KEY = "analytics:data-version"
 ENTRY_PREFIX = "analytics:answer:"
@@ -52,6 +56,24 @@ def _bump() -> None:
 def _fresh_version() -> int:
     # Never reuse a number from before the cache was emptied: an old entry could match it.
     return int(timezone.now().timestamp() * 1000)
+
+
+def request_key(request) -> str:
+    """The cache key of a GET: its URL with the query sorted (`format` aside: JSON and CSV share the data).
+
+    It holds the store's date, so defaults relative to today move at midnight, and the calendar
+    settings, so changing them never serves answers computed under the old ones.
+    """
+    params = sorted((name, value) for name, values in request.query_params.lists() if name != "format"
+                    for value in values)  # fmt: skip
+    return "|".join(
+        (
+            f"{request.build_absolute_uri(request.path)}?{urlencode(params)}",
+            store_calendar.store_today(timezone.now()).isoformat(),
+            settings.STORE_TIME_ZONE,
+            settings.STORE_WEEK_START,
+        )
+    )
 
 
 def cached_answer(key: str, compute: Callable[[], Any], *, now_relative: bool = False) -> Any:
