@@ -55,7 +55,7 @@ class ProductViewSet(viewsets.ModelViewSet):
         return selectors.product_list()
 
     def list(self, request, *args, **kwargs):
-        # A page is reused until a product, category or stock level changes (the answer cache's version).
+        # Pages and products are reused until a product, category, stock level or sale changes (any of them).
         return Response(cached_answer(request_key(request), self.product_page))
 
     def product_page(self) -> dict:
@@ -64,11 +64,15 @@ class ProductViewSet(viewsets.ModelViewSet):
         return self.get_paginated_response([product_representation(row) for row in rows]).data
 
     def retrieve(self, request, *args, **kwargs):
+        return Response(cached_answer(request_key(request), lambda: self.product(kwargs["pk"])))
+
+    @staticmethod
+    def product(pk: str) -> dict:
         try:
-            row = selectors.product_row(product_id=int(kwargs["pk"]))
+            row = selectors.product_row(product_id=int(pk))
         except (Product.DoesNotExist, ValueError) as error:
             raise Http404 from error
-        return Response(product_representation(row))
+        return product_representation(row)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

@@ -283,7 +283,7 @@ def test_product_page_query_walks_the_primary_key_without_sorting_the_table():
     assert "filesort" not in plan, plan
 
 
-def test_a_product_page_is_reused_until_a_product_category_or_stock_changes(
+def test_product_pages_and_products_are_reused_until_a_product_category_or_stock_changes(
     client_as, django_capture_on_commit_callbacks
 ):
     from django.db import connection
@@ -307,8 +307,13 @@ def test_a_product_page_is_reused_until_a_product_category_or_stock_changes(
     assert again == first
     assert first_queries > 0
     assert again_queries == 0
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/api/v1/products/{novel.pk}/").json()["name"] == "Novel"
+        assert client.get(f"/api/v1/products/{novel.pk}/").json()["name"] == "Novel"
+    assert len(queries) == 1
     catalog_services.product_update(product=novel, name="Short novel")
     assert page()[0][0]["name"] == "Short novel"
+    assert client.get(f"/api/v1/products/{novel.pk}/").json()["name"] == "Short novel"
     catalog_services.category_update(category=books, name="Fiction")
     assert page()[0][0]["category_name"] == "Fiction"
     with django_capture_on_commit_callbacks(execute=True):  # stock changes are announced on commit

@@ -120,8 +120,8 @@ def test_cached_user_that_is_deactivated_is_refused(api, user):
 def test_jwt_requests_reuse_the_cached_user(api, user, django_assert_num_queries):
     from catalog.tests.factories import ProductFactory
 
-    product = ProductFactory()
+    first, second = ProductFactory(), ProductFactory()
     client = bearer(api)
-    client.get(f"/api/v1/products/{product.pk}/")
-    with django_assert_num_queries(1):  # the product: no user or permission query
-        assert client.get(f"/api/v1/products/{product.pk}/").status_code == HTTPStatus.OK
+    client.get(f"/api/v1/products/{first.pk}/")
+    with django_assert_num_queries(1):  # the (not yet cached) product: no user or permission query
+        assert client.get(f"/api/v1/products/{second.pk}/").status_code == HTTPStatus.OK
