@@ -213,3 +213,14 @@ def test_ledger_cannot_be_written_through_the_api(client_as, method):
     status = getattr(client, method)(f"/api/v1/inventory/changes/{movement.pk}/", {}).status_code
     assert status in (HTTPStatus.METHOD_NOT_ALLOWED, HTTPStatus.NOT_FOUND)
     assert StockMovement.objects.filter(pk=movement.pk).exists()
+
+
+def test_a_stock_change_shows_on_the_next_product_page_and_product(client_as, django_capture_on_commit_callbacks):
+    product = ProductFactory(initial_stock=5)
+    client = client_as("catalog.view_product")
+    assert client.get("/api/v1/products/").json()["results"][0]["stock"] == 5
+    assert client.get(f"/api/v1/products/{product.pk}/").json()["stock"] == 5
+    with django_capture_on_commit_callbacks(execute=True):  # stock changes are announced on commit
+        services.stock_adjust(product=product, delta=3, reason=MovementReason.RESTOCK)
+    assert client.get("/api/v1/products/").json()["results"][0]["stock"] == 8
+    assert client.get(f"/api/v1/products/{product.pk}/").json()["stock"] == 8
