@@ -50,14 +50,15 @@ KEYS = {
     DailyProductSales: ("day", "product_id", "category_id"),
     MonthlyProductSales: ("month", "product_id", "category_id"),
 }
-# One lock order for every writer: no two sales can deadlock on the summary rows.
+# One lock order for every writer, so that no two sales can deadlock on the summary rows. The rows
+# that every sale of a channel shares (its day's, its hour's) come last: held the shortest time.
 WRITE_ORDER = (
-    DailySales,
-    HourlySales,
-    DailyCategorySales,
-    MonthlyCategorySales,
-    DailyProductSales,
     MonthlyProductSales,
+    DailyProductSales,
+    MonthlyCategorySales,
+    DailyCategorySales,
+    HourlySales,
+    DailySales,
 )
 # The tables that keep the snapshot category name, for categories no longer in the catalog.
 NAMED = (DailyCategorySales, MonthlyCategorySales)
