@@ -369,3 +369,10 @@ def test_writing_processes_share_one_snapshot_per_window_and_none_misses_its_wri
     finally:
         for process in processes:
             process.stop()
+
+
+def test_slow_snapshots_space_the_rounds_out():
+    subject = realtime.DashboardBroadcaster(periodic=None, debounce=0.25)
+    assert subject.window() == 0.25
+    subject._last_computation_seconds = 0.2  # a snapshot under a stream of sales on busy cores
+    assert subject.window() == pytest.approx(0.8)
