@@ -359,6 +359,7 @@ def test_writing_processes_share_one_snapshot_per_window_and_none_misses_its_wri
     try:
         for index, process in enumerate(processes):
             process.notify(sale={"id": index})
+        assert wait_for(lambda: any(process.deferrals for process in processes))
         assert wait_for(lambda: first.calls + second.calls == 1)
         waited = next(process for process in processes if process.deferrals)
         assert waited.pending()
