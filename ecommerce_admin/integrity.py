@@ -7,7 +7,7 @@ fault test or an operator after a restore sees exactly which record is wrong and
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import Coalesce
 
 from catalog.models import Product
@@ -17,6 +17,7 @@ from inventory.selectors import ledger_violations
 from sales.models import Refund, RefundLine, Sale, SaleLine, SaleStatus
 
 CENT = Decimal("0.01")
+HALF_CENT = Decimal("0.005")
 
 
 def stock_not_negative() -> list[str]:
@@ -49,8 +50,13 @@ def ledger_matches_stock() -> list[str]:
 
 def sale_lines_add_up() -> list[str]:
     """Each line's total is its quantity times its unit price; each sale's total is the sum of its lines."""
-    lines = SaleLine.objects.exclude(line_total=F("unit_price") * F("quantity")).values_list(
-        "id", "sale_id", "quantity", "unit_price", "line_total"
+    # Off by half a cent or more: amounts are whole cents, and SQLite multiplies decimals as floats
+    # (3 x 308.55 = 925.6500000000001 there), so an exact comparison would flag right lines.
+    difference = ExpressionWrapper(F("line_total") - F("unit_price") * F("quantity"), output_field=DecimalField())
+    lines = (
+        SaleLine.objects.annotate(difference=difference)
+        .filter(Q(difference__gte=HALF_CENT) | Q(difference__lte=-HALF_CENT))
+        .values_list("id", "sale_id", "quantity", "unit_price", "line_total")
     )
     violations = [
         f"sale line {line_id} of sale {sale_id}: line_total {total} != {quantity} x {price}"

@@ -202,3 +202,17 @@ def test_a_seeded_demo_store_passes_check_integrity():
 
     assert Sale.objects.filter(status="refunded").exists()
     assert (status, output.splitlines()[-1]) == (0, "check_integrity: all 10 checks passed.")
+
+
+def test_line_totals_are_compared_to_the_cent_whatever_the_database_multiplies_with(store):
+    # SQLite multiplies decimals as floats: 3 x 308.55 is 925.6500000000001 there.
+    lamp = ProductFactory(price=Decimal("308.55"), initial_stock=5)
+    sale = sell((lamp, 3))
+    assert "sale totals equal their lines" not in integrity_violations()
+
+    line = sale.lines.get()
+    SaleLine.objects.filter(pk=line.pk).update(line_total=Decimal("925.64"))
+    assert (
+        f"sale line {line.pk} of sale {sale.pk}: line_total 925.64 != 3 x 308.55"
+        in (integrity_violations()["sale totals equal their lines"])
+    )
