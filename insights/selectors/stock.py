@@ -12,9 +12,10 @@ dashboard alike:
 - urgency order: out of stock first, then days_of_cover ascending (nulls last), then quantity
   ascending, then product id.
 
-Units come from the metrics' one definition grouped by product, which reads the 30 whole store
-days from the day x product summary (at most one row per product per day, however many sales);
-the order is then a sort of one small tuple per product.
+Units are the metrics' `units` (sold minus refunded) per product, read from the day x product
+summary over the 30 whole store days (at most one row per product per day, however many sales,
+checked equal to the lines by `rebuild_summaries --verify`); the order is then a sort of one small
+tuple per product.
 """
 
 from collections.abc import Sequence
@@ -28,7 +29,8 @@ from catalog.models import Product
 from ecommerce_admin import store_calendar
 from inventory.models import StockLevel
 
-from .metrics import CENT, Grouping, SalesFilters, iso_utc, metrics_aggregate, money
+from .metrics import CENT, iso_utc, metrics_aggregate, money
+from .summarised import units_by_product
 
 VELOCITY_DAYS = 30
 OUT_OF_STOCK = "out_of_stock"
@@ -86,19 +88,18 @@ def stock_by_urgency(*, now: datetime, low_only: bool = False) -> StockReport:
     A few queries whatever the number of sales: the stock levels, the summary grouped by product
     (for the low products only, with `low_only`), and the newest sale or refund of the 30 days.
     """
-    window = velocity_window(now)
+    today = store_calendar.store_today(now)
     levels = StockLevel.objects.order_by()
     if low_only:
         levels = levels.filter(quantity__lte=F("low_stock_threshold"))
     levels = list(levels.values_list("product_id", "quantity", "low_stock_threshold"))
-    velocity = metrics_aggregate(
-        windows={"30d": window},
-        filters=SalesFilters(products=frozenset(level[0] for level in levels)) if low_only else SalesFilters(),
-        group=Grouping.PRODUCT,
+    units = units_by_product(
+        start_date=today - timedelta(days=VELOCITY_DAYS - 1),
+        end_date=today,
+        products=frozenset(level[0] for level in levels) if low_only else None,
     )
-    units = {product_id: metrics.units for product_id, metrics in velocity.windows["30d"].items()}
     # data_as_of speaks for the whole store's 30 days, not only the products shown.
-    newest = metrics_aggregate(windows={"30d": window}).newest if low_only else velocity.newest
+    newest = metrics_aggregate(windows={"30d": velocity_window(now)}).newest
     report = [
         StockVelocity(
             product_id=product_id,

@@ -187,3 +187,16 @@ def _merge(result: Aggregate, part: Aggregate, owner: Mapping[str, str]) -> None
         result.newest = part.newest
     for key, name in part.category_names.items():
         result.category_names.setdefault(key, name)
+
+
+def units_by_product(*, start_date: date, end_date: date, products: frozenset[int] | None = None) -> dict[int, int]:
+    """Units sold minus units refunded per product over whole store days, both inclusive.
+
+    The metrics' `units` grouped by product, read straight from the day x product summary: the
+    stock velocity's 30 whole days never need the lines, nor the money figures the metrics carry.
+    """
+    rows = DailyProductSales.objects.filter(day__gte=start_date, day__lte=end_date)
+    if products is not None:
+        rows = rows.filter(product_id__in=products)
+    grouped = rows.order_by().values("product_id").annotate(sold=Sum("units_sold"), refunded=Sum("units_refunded"))
+    return {row["product_id"]: int(row["sold"]) - int(row["refunded"]) for row in grouped}
