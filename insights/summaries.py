@@ -91,17 +91,9 @@ Table = dict[tuple, Figures]
 def summaries_add_sale(*, sale: Sale, lines: Iterable[SaleLine]) -> None:
     """Add a just-recorded sale to the summaries, inside its transaction."""
     day, hour = local_day_and_hour(sale.sold_at)
-    month = day.replace(day=1)
     tables: dict[type, Table] = {model: defaultdict(Figures) for model in WRITE_ORDER}
     for line in lines:
-        for model, key in (
-            (DailySales, (day, sale.channel)),
-            (HourlySales, (hour, sale.channel)),
-            (DailyCategorySales, (day, line.category_id, sale.channel)),
-            (MonthlyCategorySales, (month, line.category_id, sale.channel)),
-            (DailyProductSales, (day, line.product_id, line.category_id)),
-            (MonthlyProductSales, (month, line.product_id, line.category_id)),
-        ):
+        for model, key in _rows_of(line, day=day, hour=hour, channel=sale.channel):
             figures = tables[model][key]
             figures.gross_revenue += line.line_total
             figures.units_sold += line.quantity
@@ -115,18 +107,10 @@ def summaries_add_sale(*, sale: Sale, lines: Iterable[SaleLine]) -> None:
 def summaries_add_refund(*, refund: Refund, lines: Iterable[RefundLine]) -> None:
     """Add a just-recorded refund to the summaries, on the store-local day it was made."""
     day, hour = local_day_and_hour(refund.created_at)
-    month = day.replace(day=1)
     tables: dict[type, Table] = {model: defaultdict(Figures) for model in WRITE_ORDER}
     for refund_line in lines:
         line = refund_line.sale_line
-        for model, key in (
-            (DailySales, (day, line.channel)),
-            (HourlySales, (hour, line.channel)),
-            (DailyCategorySales, (day, line.category_id, line.channel)),
-            (MonthlyCategorySales, (month, line.category_id, line.channel)),
-            (DailyProductSales, (day, line.product_id, line.category_id)),
-            (MonthlyProductSales, (month, line.product_id, line.category_id)),
-        ):
+        for model, key in _rows_of(line, day=day, hour=hour, channel=line.channel):
             figures = tables[model][key]
             figures.refunds += refund_line.amount
             figures.units_refunded += refund_line.quantity
@@ -134,6 +118,19 @@ def summaries_add_refund(*, refund: Refund, lines: Iterable[RefundLine]) -> None
             figures.category_name = line.category_name
     for model in WRITE_ORDER:
         _increment(model, tables[model])
+
+
+def _rows_of(line: SaleLine, *, day: date, hour: datetime, channel: str) -> tuple[tuple[type, tuple], ...]:
+    """The key of the row in each summary table that a sale line, or a refund of it, adds to."""
+    month = day.replace(day=1)
+    return (
+        (DailySales, (day, channel)),
+        (HourlySales, (hour, channel)),
+        (DailyCategorySales, (day, line.category_id, channel)),
+        (MonthlyCategorySales, (month, line.category_id, channel)),
+        (DailyProductSales, (day, line.product_id, line.category_id)),
+        (MonthlyProductSales, (month, line.product_id, line.category_id)),
+    )
 
 
 def local_day_and_hour(moment: datetime) -> tuple[date, datetime]:

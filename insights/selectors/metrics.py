@@ -18,7 +18,7 @@ table with conditional aggregates, and rows are grouped in SQL (by category, pro
 local date or hour), so the number of queries never depends on the number of sales.
 """
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -245,19 +245,12 @@ def _refund_aggregates(condition: Q | None) -> dict:
 def _rows(table: _Table, windows: Mapping[str, Window], filters: SalesFilters, group: Grouping, aggregates):
     start = min(window[0] for window in windows.values())
     end = max(window[1] for window in windows.values())
-    # Only the windows' own instants: windows far apart (a partial day now and a year ago) must not
-    # make the query read everything in between.
-    in_windows = Q()
-    for window_start, window_end in windows.values():
-        in_windows |= Q(**{f"{table.time}__gte": window_start, f"{table.time}__lt": window_end})
-    queryset = _filtered(table, filters).filter(in_windows)
+    queryset = _filtered(table, filters).filter(in_windows(table.time, windows.values()))
 
     annotations = {}
-    for index, (window_start, window_end) in enumerate(windows.values()):
+    for index, window in enumerate(windows.values()):
         # One window needs no condition: the WHERE clause is the window.
-        condition = (
-            Q(**{f"{table.time}__gte": window_start, f"{table.time}__lt": window_end}) if len(windows) > 1 else None
-        )
+        condition = in_windows(table.time, [window]) if len(windows) > 1 else None
         annotations.update({f"w{index}_{name}": value for name, value in aggregates(condition).items()})
 
     if group is Grouping.TOTAL:
@@ -266,6 +259,18 @@ def _rows(table: _Table, windows: Mapping[str, Window], filters: SalesFilters, g
     if group is Grouping.CATEGORY:
         annotations["category_name"] = Max(table.category_name)
     return list(keyed.annotate(**annotations))
+
+
+def in_windows(field_name: str, windows: Iterable[tuple]) -> Q:
+    """Rows whose `field_name` lies in any of the half-open [start, end) windows.
+
+    Only the windows' own rows: windows far apart (a partial day now and a year ago, the two edges
+    of a year-long range) must not make a query read everything in between.
+    """
+    condition = Q()
+    for start, end in windows:
+        condition |= Q(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
+    return condition
 
 
 def _filtered(table: _Table, filters: SalesFilters) -> QuerySet:

@@ -11,7 +11,7 @@ the parts is exact: every metric, orders included, adds up over disjoint spans o
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 
 from ecommerce_admin import store_calendar
 from insights.models import (
@@ -23,7 +23,7 @@ from insights.models import (
     MonthlyProductSales,
 )
 
-from .metrics import Aggregate, Grouping, Metrics, SalesFilters, Window
+from .metrics import Aggregate, Grouping, Metrics, SalesFilters, Window, in_windows
 
 RawAggregate = Callable[[Mapping[str, Window], SalesFilters, Grouping], Aggregate]
 MONTH, DAY, HOUR = "month", "day", "hour"
@@ -118,11 +118,7 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
         table, time_field = DailyCategorySales, "day"
         key = {Grouping.CATEGORY: "category_id", Grouping.LOCAL_DATE: "day"}.get(group)
 
-    # Only the windows' own rows: the two edges of a year-long range must not read the year between them.
-    in_windows = Q()
-    for first, last in windows.values():
-        in_windows |= Q(**{f"{time_field}__gte": first, f"{time_field}__lt": last})
-    rows = table.objects.filter(in_windows)
+    rows = table.objects.filter(in_windows(time_field, windows.values()))
     if filters.channel is not None and table not in (MonthlyProductSales, DailyProductSales):
         rows = rows.filter(channel=filters.channel)
     if filters.category is not None:
@@ -131,8 +127,8 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
         rows = rows.filter(product_id__in=filters.products)
 
     annotations = {}
-    for index, (first, last) in enumerate(windows.values()):
-        condition = Q(**{f"{time_field}__gte": first, f"{time_field}__lt": last}) if len(windows) > 1 else None
+    for index, window in enumerate(windows.values()):
+        condition = in_windows(time_field, [window]) if len(windows) > 1 else None
         annotations.update(
             {
                 f"w{index}_gross": Sum("gross_revenue", filter=condition),
