@@ -1,4 +1,4 @@
-"""Read answers (analytics, the product list) kept in the shared cache until the data under them changes.
+"""Read answers (analytics, product pages and details) kept in the shared cache until the data under them changes.
 
 Such an answer depends only on its query and on the store's data, which changes only through
 writes that all bump one *data version* (`answers_changed`, called by the receivers of every sale,

@@ -76,10 +76,15 @@ class StockReport:
     data_as_of: str | None
 
 
+def velocity_dates(now: datetime) -> tuple[date, date]:
+    """The first and last of the last 30 store days, today included."""
+    today = store_calendar.store_today(now)
+    return today - timedelta(days=VELOCITY_DAYS - 1), today
+
+
 def velocity_window(now: datetime) -> tuple[datetime, datetime]:
     """The last 30 store days, today included, as a UTC interval."""
-    today = store_calendar.store_today(now)
-    return store_calendar.date_range_bounds(today - timedelta(days=VELOCITY_DAYS - 1), today)
+    return store_calendar.date_range_bounds(*velocity_dates(now))
 
 
 def stock_by_urgency(*, now: datetime, low_only: bool = False) -> StockReport:
@@ -88,14 +93,14 @@ def stock_by_urgency(*, now: datetime, low_only: bool = False) -> StockReport:
     A few queries whatever the number of sales: the stock levels, the summary grouped by product
     (for the low products only, with `low_only`), and the newest sale or refund of the 30 days.
     """
-    today = store_calendar.store_today(now)
+    start_date, end_date = velocity_dates(now)
     levels = StockLevel.objects.order_by()
     if low_only:
         levels = levels.filter(quantity__lte=F("low_stock_threshold"))
     levels = list(levels.values_list("product_id", "quantity", "low_stock_threshold"))
     units = units_by_product(
-        start_date=today - timedelta(days=VELOCITY_DAYS - 1),
-        end_date=today,
+        start_date=start_date,
+        end_date=end_date,
         products=frozenset(level[0] for level in levels) if low_only else None,
     )
     # data_as_of speaks for the whole store's 30 days, not only the products shown.
