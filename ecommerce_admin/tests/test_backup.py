@@ -60,6 +60,21 @@ def checksums(database: str) -> dict[str, tuple]:
         return result
 
 
+def manage_on(database_name: str, *command: str) -> subprocess.CompletedProcess:
+    """Run a manage.py command as an operator would, on another database of the same server."""
+    database = connection.settings_dict
+    credentials = database["USER"] + (f":{database['PASSWORD']}" if database["PASSWORD"] else "")
+    url = f"mysql://{credentials}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 3306}/{database_name}"
+    return subprocess.run(
+        [sys.executable, "manage.py", *command],
+        env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "ecommerce_admin.settings.test"},
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @pytest.fixture
 def restore_database():
     name = f"{connection.settings_dict['NAME']}_restore"
@@ -90,27 +105,8 @@ def test_a_dump_restored_into_a_fresh_database_is_identical_and_passes_check_int
     with dump.open() as dumped:
         subprocess.run([CLIENT, *client_args(), restore_database], stdin=dumped, check=True)
 
-    database = connection.settings_dict
-    credentials = database["USER"] + (f":{database['PASSWORD']}" if database["PASSWORD"] else "")
-    restored_url = (
-        f"mysql://{credentials}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 3306}/{restore_database}"
-    )
-    check = subprocess.run(
-        [sys.executable, "manage.py", "check_integrity"],
-        env={**os.environ, "DATABASE_URL": restored_url, "DJANGO_SETTINGS_MODULE": "ecommerce_admin.settings.test"},
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    pending = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--check", "--plan"],
-        env={**os.environ, "DATABASE_URL": restored_url, "DJANGO_SETTINGS_MODULE": "ecommerce_admin.settings.test"},
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    check = manage_on(restore_database, "check_integrity")
+    pending = manage_on(restore_database, "migrate", "--check", "--plan")
 
     assert check.returncode == 0, check.stdout + check.stderr
     assert "check_integrity: all 10 checks passed." in check.stdout
@@ -149,18 +145,7 @@ def test_check_integrity_on_a_restored_database_fails_when_the_dump_was_cut_shor
         subprocess.run([CLIENT, *client_args(), restore_database], stdin=dumped, check=True)
     subprocess.run([CLIENT, *client_args(), restore_database], input=ledger_schema, text=True, check=True)
 
-    database = connection.settings_dict
-    restored_url = (
-        f"mysql://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 3306}/{restore_database}"
-    )
-    check = subprocess.run(
-        [sys.executable, "manage.py", "check_integrity"],
-        env={**os.environ, "DATABASE_URL": restored_url, "DJANGO_SETTINGS_MODULE": "ecommerce_admin.settings.test"},
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    check = manage_on(restore_database, "check_integrity")
 
     assert check.returncode == 1
     assert f"ledger: product {mug.pk}: stock 6, ledger sum 0, newest quantity_after 0" in check.stdout
