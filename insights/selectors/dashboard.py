@@ -77,7 +77,7 @@ def dashboard_snapshot(*, now: datetime | None = None) -> dict:
             {"hour": iso_utc(hour), **metrics.as_json("net_revenue", "orders")} for hour, metrics in per_hour.items()
         ],
         "top_products_today": top_rows,
-        "low_stock": stock_rows(stock_by_urgency(now=now, low_only=True).levels[:LOW_STOCK_ROWS], now=now),
+        "low_stock": stock_rows(stock_by_urgency(now=now, low_only=True, limit=LOW_STOCK_ROWS).levels, now=now),
         "recent_sales": [_recent_sale_row(sale) for sale in recent],
     }
 

@@ -96,6 +96,21 @@ class Metrics:
             self.units_refunded + other.units_refunded,
         )
 
+    def __sub__(self, other: "Metrics") -> "Metrics":
+        """Take away the metrics of a span inside this one (a sale lies in one span only, so orders subtract)."""
+        return Metrics(
+            self.gross_revenue - other.gross_revenue,
+            self.refunds - other.refunds,
+            self.orders - other.orders,
+            self.units_sold - other.units_sold,
+            self.units_refunded - other.units_refunded,
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing sold or refunded (a sold line counts an order, a refunded one at least a unit)."""
+        return not (self.orders or self.units_refunded)
+
     def as_json(self, *names: str) -> dict:
         """The named metrics as JSON values: money as 2-place strings, counts as integers."""
         values = {}
@@ -149,14 +164,20 @@ class Aggregate:
     """Metrics per window name, then per group key (None for Grouping.TOTAL)."""
 
     windows: dict[str, dict[Hashable, Metrics]]
-    # The newest sale or refund counted in any window.
+    # The newest sale or refund counted in any window, and in each window.
     newest: datetime | None = None
+    newest_of: dict[str, datetime] = field(default_factory=dict)
     # The snapshot category name of each category key, for categories no longer in the catalog.
     category_names: dict[Hashable, str] = field(default_factory=dict)
 
     def total(self, window: str) -> Metrics:
         """The window's metrics over every group (only for groups that split time, where orders add up)."""
         return sum(self.windows[window].values(), Metrics())
+
+    def count_newest(self, window: str, moment: datetime | None) -> None:
+        if moment is not None:
+            self.newest = _latest(self.newest, moment)
+            self.newest_of[window] = _latest(self.newest_of.get(window), moment)
 
 
 @dataclass(frozen=True)
@@ -208,7 +229,7 @@ def lines_aggregate(windows: Mapping[str, Window], filters: SalesFilters, group:
             metrics.gross_revenue += row[f"w{index}_gross"]
             metrics.units_sold += int(row[f"w{index}_units"])
             metrics.orders += int(row[f"w{index}_orders"])
-            result.newest = _latest(result.newest, row[f"w{index}_newest"])
+            result.count_newest(name, row[f"w{index}_newest"])
         _remember_category_name(result, row, group)
 
     for row in _rows(_REFUND_LINES, windows, filters, group, _refund_aggregates):
@@ -218,9 +239,18 @@ def lines_aggregate(windows: Mapping[str, Window], filters: SalesFilters, group:
             metrics = result.windows[name].setdefault(_key(row, group), Metrics())
             metrics.refunds += row[f"w{index}_amount"]
             metrics.units_refunded += int(row[f"w{index}_units"])
-            result.newest = _latest(result.newest, row[f"w{index}_newest"])
+            result.count_newest(name, row[f"w{index}_newest"])
         _remember_category_name(result, row, group)
     return result
+
+
+def lines_newest(windows: Iterable[Window], filters: SalesFilters) -> datetime | None:
+    """The newest sale or refund in any of the windows: the last entry of each time index in range."""
+    newest = None
+    for table in (_SALE_LINES, _REFUND_LINES):
+        rows = _filtered(table, filters).filter(in_windows(table.time, windows)).order_by(f"-{table.time}")
+        newest = _latest(newest, rows.values_list(table.time, flat=True).first())
+    return newest
 
 
 def _sale_aggregates(condition: Q | None) -> dict:

@@ -1,5 +1,6 @@
 """Which table answers: whole hours, days and months come from the summaries, never from the sale lines."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from insights.models import HourlySales
+from insights.selectors import summarised
 from insights.selectors.metrics import Grouping, metrics_aggregate
 
 from .builders import refund, sell
@@ -71,15 +73,94 @@ def test_stock_velocity_reads_the_day_product_summary(reader, store):
     assert row["units_sold_30d"] == 2 * 10 - 4
 
 
+def line_reads(queries) -> list[str]:
+    """The queries that add up sale or refund lines (not the one-row look-up of the newest)."""
+    return [query["sql"] for query in queries if "sales_saleline" in query["sql"] and "SUM(" in query["sql"]]
+
+
 @pytest.mark.parametrize("group", [Grouping.TOTAL, Grouping.LOCAL_HOUR])
-def test_today_to_now_reads_whole_hours_from_the_summary_and_only_the_current_hour_from_the_lines(store, group):
+def test_today_to_now_reads_the_summaries_and_only_the_lines_dated_after_now(store, group):
     today = (datetime(2026, 11, 24, tzinfo=UTC), NOW)
     with CaptureQueriesContext(connection) as queries:
         aggregate = metrics_aggregate(windows={"today": today}, group=group)
-    line_reads = [query["sql"] for query in queries if "sales_saleline" in query["sql"]]
-    assert line_reads
-    assert all("2026-11-24 15:00:00" in sql and "2026-11-24 00:00:00" not in sql for sql in line_reads)
+    assert line_reads(queries)
+    # the current hour is its summary row minus the lines of [15:30, 16:00): none before now is read
+    assert all("2026-11-24 15:30:00" in sql and "2026-11-24 15:00:00" not in sql for sql in line_reads(queries))
     assert aggregate.total("today").orders == 1
+    assert aggregate.newest == NOW - timedelta(hours=1)
+
+
+def test_top_products_so_far_today_read_the_day_product_summary_and_the_lines_dated_after_now(store):
+    green, black = store
+    today = (datetime(2026, 11, 24, tzinfo=UTC), NOW)
+    with CaptureQueriesContext(connection) as queries:
+        aggregate = metrics_aggregate(windows={"today": today}, group=Grouping.PRODUCT)
+    assert "insights_dailyproductsales" in " ".join(query["sql"] for query in queries)
+    assert all("2026-11-25 00:00:00" in sql and "2026-11-24 00:00:00" not in sql for sql in line_reads(queries))
+    assert {key: metrics.units_sold for key, metrics in aggregate.windows["today"].items()} == {green.pk: 2, black.pk: 1}
+
+
+def test_sales_dated_after_now_are_taken_away_from_the_summary_rows_that_hold_them(store):
+    green, black = store
+    sell((green, 5), sold_at=NOW + timedelta(minutes=4))  # dated ahead, as a till's clock may be
+    sell((black, 1), sold_at=NOW - timedelta(minutes=10))
+    today = (datetime(2026, 11, 24, tzinfo=UTC), NOW)
+
+    totals = metrics_aggregate(windows={"today": today})
+    hours = metrics_aggregate(windows={"today": today}, group=Grouping.LOCAL_HOUR)
+    products = metrics_aggregate(windows={"today": today}, group=Grouping.PRODUCT)
+
+    assert (totals.total("today").orders, totals.total("today").units_sold) == (2, 4)
+    assert totals.newest == NOW - timedelta(minutes=10)  # not the sale of 15:34
+    assert {hour: metrics.orders for hour, metrics in hours.windows["today"].items()} == {
+        datetime(2026, 11, 24, 14, tzinfo=UTC): 1,
+        datetime(2026, 11, 24, 15, tzinfo=UTC): 1,
+    }
+    # green sold 2 at 14:30 and nothing else before now; the 5 dated ahead leave no trace
+    assert {key: metrics.units_sold for key, metrics in products.windows["today"].items()} == {green.pk: 2, black.pk: 2}
+
+
+def test_a_product_sold_only_after_now_is_not_listed_so_far_today(store):
+    latecomer = ProductFactory(price=Decimal("9.00"), initial_stock=5)
+    sell((latecomer, 1), sold_at=NOW + timedelta(minutes=1))
+    products = metrics_aggregate(windows={"today": (datetime(2026, 11, 24, tzinfo=UTC), NOW)}, group=Grouping.PRODUCT)
+    assert latecomer.pk not in products.windows["today"]
+
+
+def test_a_past_partial_hour_is_read_from_its_own_lines_when_they_are_the_smaller_part(store):
+    yesterday_so_far = (datetime(2026, 11, 23, tzinfo=UTC), NOW - timedelta(days=1))  # ends at 15:30 yesterday
+    with CaptureQueriesContext(connection) as queries:
+        metrics_aggregate(windows={"yesterday": yesterday_so_far})
+    assert all("2026-11-23 15:00:00" in sql and "2026-11-23 16:00:00" not in sql for sql in line_reads(queries))
+
+
+@pytest.mark.mysql
+@pytest.mark.django_db(transaction=True)
+def test_a_sale_committed_between_the_summary_read_and_the_lines_read_counts_on_neither_side(freeze, monkeypatch):
+    freeze(NOW)
+    product = ProductFactory(price=Decimal("1.00"), initial_stock=50)
+    sell((product, 1), sold_at=NOW - timedelta(minutes=10))
+
+    def sell_ahead_from_another_connection():
+        try:
+            sell((product, 1), sold_at=NOW + timedelta(minutes=1))
+        finally:
+            connection.close()
+
+    read_summaries = summarised._from_summaries
+
+    def a_sale_commits_after_the_summaries_are_read(*args, **kwargs):
+        part = read_summaries(*args, **kwargs)
+        other = threading.Thread(target=sell_ahead_from_another_connection)
+        other.start()
+        other.join()
+        return part
+
+    monkeypatch.setattr(summarised, "_from_summaries", a_sale_commits_after_the_summaries_are_read)
+    totals = metrics_aggregate(windows={"today": (datetime(2026, 11, 24, tzinfo=UTC), NOW)})
+
+    # Both reads see the store as it was before that sale: it is neither in the hour's row nor taken away.
+    assert (totals.total("today").orders, totals.total("today").units_sold) == (1, 1)
 
 
 def test_a_half_hour_zone_keys_hours_by_the_instant_the_local_hour_starts(settings):
