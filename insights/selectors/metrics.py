@@ -24,7 +24,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
+from django.db import connection
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     DateTimeField,
@@ -38,10 +40,11 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate, TruncHour
 
 from ecommerce_admin import store_calendar
-from sales.models import RefundLine, SaleLine
+from sales.models import Refund, RefundLine, SaleLine
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -188,9 +191,12 @@ class _Table:
     category: str
     product: str
     category_name: str
+    # The model and field of the time column (the refund's, joined under its table's name).
+    time_model: type
+    time_field: str
 
 
-_SALE_LINES = _Table(SaleLine, "sold_at", "channel", "category_id", "product_id", "category_name")
+_SALE_LINES = _Table(SaleLine, "sold_at", "channel", "category_id", "product_id", "category_name", SaleLine, "sold_at")
 _REFUND_LINES = _Table(
     RefundLine,
     "refund__created_at",
@@ -198,6 +204,8 @@ _REFUND_LINES = _Table(
     "sale_line__category_id",
     "sale_line__product_id",
     "sale_line__category_name",
+    Refund,
+    "created_at",
 )
 
 
@@ -280,7 +288,7 @@ def _rows(table: _Table, windows: Mapping[str, Window], filters: SalesFilters, g
     annotations = {}
     for index, window in enumerate(windows.values()):
         # One window needs no condition: the WHERE clause is the window.
-        condition = in_windows(table.time, [window]) if len(windows) > 1 else None
+        condition = in_window_sql(table.time_model, table.time_field, window) if len(windows) > 1 else None
         annotations.update({f"w{index}_{name}": value for name, value in aggregates(condition).items()})
 
     if group is Grouping.TOTAL:
@@ -301,6 +309,20 @@ def in_windows(field_name: str, windows: Iterable[tuple]) -> Q:
     for start, end in windows:
         condition |= Q(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
     return condition
+
+
+def in_window_sql(model: type, field_name: str, window: Window) -> RawSQL:
+    """A row of `model` (the table itself or its join) is in the window: a condition for inside an aggregate.
+
+    `in_windows` for one window, written as SQL: a query aggregates several windows with seven
+    conditional aggregates each, and resolving as many `Q` objects was a third of the dashboard
+    snapshot's CPU time. Not for a WHERE clause, where MariaDB gets `(...) = 1` and skips the index.
+    """
+    field = model._meta.get_field(field_name)
+    quote = connection.ops.quote_name
+    column = f"{quote(model._meta.db_table)}.{quote(field.column)}"
+    params = [field.get_db_prep_value(bound, connection) for bound in window]
+    return RawSQL(f"{column} >= %s AND {column} < %s", params, BooleanField())
 
 
 def _filtered(table: _Table, filters: SalesFilters) -> QuerySet:

@@ -12,14 +12,12 @@ the summaries minus the unit's few lines dated after the edge (`_completions`), 
 costs the same at the first sale of the day and at the ten-thousandth.
 """
 
-from collections.abc import Callable, Iterable, Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db import connection
-from django.db.models import BooleanField, Count, Max, QuerySet, Sum
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, Max, QuerySet, Sum
 from django.utils import timezone
 
 from ecommerce_admin import store_calendar
@@ -33,7 +31,7 @@ from insights.models import (
     MonthlyProductSales,
 )
 
-from .metrics import Aggregate, Grouping, Metrics, SalesFilters, Window, in_windows, lines_newest
+from .metrics import Aggregate, Grouping, Metrics, SalesFilters, Window, in_window_sql, in_windows, lines_newest
 
 RawAggregate = Callable[[Mapping[str, Window], SalesFilters, Grouping], Aggregate]
 MONTH, DAY, HOUR = "month", "day", "hour"
@@ -234,7 +232,7 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
 
     annotations = {}
     for index, window in enumerate(windows.values()):
-        condition = _in_spans(table, time_field, [window]) if len(windows) > 1 else None
+        condition = in_window_sql(table, time_field, window) if len(windows) > 1 else None
         annotations.update(
             {
                 f"w{index}_gross": Sum("gross_revenue", filter=condition),
@@ -267,20 +265,6 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
         if row.get("category_name"):
             result.category_names.setdefault(row["key"], row["category_name"])
     return result
-
-
-def _in_spans(table: type, time_field: str, spans: Iterable[tuple]) -> RawSQL:
-    """`metrics.in_windows` for a summary table's own time column, written as SQL.
-
-    Each window of each summary read is one such condition, under seven aggregates: built as `Q`
-    objects, resolving them was a third of the dashboard snapshot's CPU time. Only for conditions
-    inside aggregates: in a WHERE clause MariaDB gets `(...) = 1` and cannot use the index.
-    """
-    field = table._meta.get_field(time_field)
-    column = f"{connection.ops.quote_name(table._meta.db_table)}.{connection.ops.quote_name(field.column)}"
-    spans = list(spans)
-    params = [field.get_db_prep_value(bound, connection) for span in spans for bound in span]
-    return RawSQL(" OR ".join([f"({column} >= %s AND {column} < %s)"] * len(spans)), params, BooleanField())
 
 
 def _grouped(rows: QuerySet, key: str | None, annotations: dict, *, with_names: bool) -> list[dict]:
