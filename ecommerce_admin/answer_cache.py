@@ -33,6 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import store_calendar
+from .cache import counter_incr
 
 VERSION_KEY = "analytics:data-version"
 ENTRY_PREFIX = "analytics:answer:"
@@ -47,10 +48,8 @@ def answers_changed() -> None:
 
 
 def _bump() -> None:
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:  # no version yet (or the cache is unreachable: nothing is served from it then)
-        cache.add(VERSION_KEY, _fresh_version(), timeout=None)
+    # A lost bump (the cache unreachable) is bounded by ANALYTICS_CACHE_SECONDS, like any entry.
+    counter_incr(cache, VERSION_KEY, start=_fresh_version(), timeout=None)
 
 
 def _fresh_version() -> int:

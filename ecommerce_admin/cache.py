@@ -8,7 +8,7 @@ better than answering 500 to every sale and stock adjustment, which must keep wo
 import logging
 import time
 
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -127,3 +127,32 @@ class FailSoftRedisCache(RedisCache):
         except UNAVAILABLE as error:
             self._unavailable(error)
             raise ValueError(f"Key '{key}' not found (cache unavailable).") from error
+
+    def counter_incr(self, key, *, start: int = 0, timeout=DEFAULT_TIMEOUT, version=None) -> int | None:
+        """`counter_incr` in one round trip: SET NX and INCR in a MULTI, where `incr` costs EXISTS, then INCR."""
+        key = self.make_and_validate_key(key, version=version)
+        timeout = self.get_backend_timeout(timeout)
+        try:
+            pipeline = self._cache.get_client(key, write=True).pipeline(transaction=True)
+            pipeline.set(key, start, ex=timeout, nx=True)
+            pipeline.incr(key)
+            return pipeline.execute()[1]
+        except UNAVAILABLE as error:
+            self._unavailable(error)
+            return None
+
+
+def counter_incr(cache: BaseCache, key: str, *, start: int = 0, timeout=DEFAULT_TIMEOUT) -> int | None:
+    """Add one to a shared counter and answer its new value; a missing counter starts at `start` (plus one).
+
+    Atomic across processes on Redis, where a counter made here expires after `timeout` (the
+    increment never extends it). None while the cache cannot be reached.
+    """
+    in_one_round_trip = getattr(cache, "counter_incr", None)  # a FailSoftRedisCache (`cache` may be a proxy)
+    if in_one_round_trip is not None:
+        return in_one_round_trip(key, start=start, timeout=timeout)
+    cache.add(key, start, timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # it expired in between, or the cache is unreachable
+        return None
