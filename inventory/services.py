@@ -10,6 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from catalog.models import Product
+from ecommerce_admin.db_insert import rows_insert
 from ecommerce_admin.db_retry import retry_on_deadlock
 from ecommerce_admin.errors import DomainError
 
@@ -170,7 +171,7 @@ def stock_apply(
                 created_at=now,
             )
         )
-    StockMovement.objects.bulk_create(movements)
+    rows_insert(movements)
     for product_id in sorted(net_by_product):
         old, threshold = levels[product_id]
         _notify_after_commit(product_id, old, running[product_id], threshold, reason)

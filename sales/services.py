@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Category, Product
+from ecommerce_admin.db_insert import rows_insert
 from ecommerce_admin.db_retry import retry_on_deadlock
 from ecommerce_admin.errors import DomainError
 from inventory.models import MovementReason
@@ -125,7 +126,7 @@ def _sale_insert(
         unit_price = product.price if unit_price is None else Decimal(unit_price).quantize(CENT)
         priced.append((product, int(line["quantity"]), unit_price))
 
-    sale = Sale.objects.create(
+    sale = Sale(
         number=_sale_number(now),
         channel=channel,
         sold_at=sold_at,
@@ -136,25 +137,25 @@ def _sale_insert(
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
     )
-    sale_lines = SaleLine.objects.bulk_create(
-        [
-            SaleLine(
-                sale=sale,
-                product=product,
-                quantity=quantity,
-                unit_price=unit_price,
-                line_total=unit_price * quantity,
-                unit_cost=product.cost,
-                sku=product.sku,
-                product_name=product.name,
-                category_id=product.category_id,
-                category_name=product.category_name or "",
-                sold_at=sold_at,
-                channel=channel,
-            )
-            for product, quantity, unit_price in priced
-        ]
-    )
+    rows_insert([sale])
+    sale_lines = [
+        SaleLine(
+            sale=sale,
+            product=product,
+            quantity=quantity,
+            unit_price=unit_price,
+            line_total=unit_price * quantity,
+            unit_cost=product.cost,
+            sku=product.sku,
+            product_name=product.name,
+            category_id=product.category_id,
+            category_name=product.category_name or "",
+            sold_at=sold_at,
+            channel=channel,
+        )
+        for product, quantity, unit_price in priced
+    ]
+    rows_insert(sale_lines)
     _lines_remember(sale, sale_lines)
     stock_apply(
         changes=[StockChange(product_id=line.product_id, delta=-line.quantity, sale_line=line) for line in sale_lines],
