@@ -31,11 +31,12 @@ from insights.models import (
     MonthlyProductSales,
 )
 
-from .metrics import Aggregate, Grouping, Metrics, SalesFilters, Window, in_window_sql, in_windows, lines_newest
+from .metrics import Aggregate, Grouping, Metrics, SalesFilters, Window, WindowColumns, in_windows, lines_newest
 
 RawAggregate = Callable[[Mapping[str, Window], SalesFilters, Grouping], Aggregate]
 MONTH, DAY, HOUR = "month", "day", "hour"
 ONE_HOUR = timedelta(hours=1)
+COMPLETE_BELOW = 0.1
 
 
 def aggregate_with_summaries(
@@ -60,9 +61,13 @@ def aggregate_with_summaries(
     result = Aggregate(windows={name: {} for name in windows})
     # "A summary row minus some lines" holds only if both reads see the same committed sales.
     with one_snapshot() if completions else nullcontext():
-        parts = [(_from_summaries(wholes, filters, group, unit), owners) for unit, wholes, owners in reads if wholes]
+        parts = [
+            (_once_per_span(lambda spans, unit=unit: _from_summaries(spans, filters, group, unit), wholes), owners)
+            for unit, wholes, owners in reads
+            if wholes
+        ]
         if lines_windows:
-            parts.append((raw(lines_windows, filters, group), lines_owner))
+            parts.append((_once_per_span(lambda spans: raw(spans, filters, group), lines_windows), lines_owner))
         newest_of = {}
         for part, owners in parts:
             _merge(result, part, owners, subtracted=outside_names, uncounted=unit_names | outside_names)
@@ -74,6 +79,22 @@ def aggregate_with_summaries(
             for key in [key for key, metrics in groups.items() if metrics.is_empty]:
                 del groups[key]
     return result
+
+
+def _once_per_span(read: Callable[[dict], Aggregate], spans: Mapping[str, tuple]) -> Aggregate:
+    """`read(spans)`, each distinct span read once: the dashboard's today and month to date share their hours."""
+    first_name: dict[tuple, str] = {}
+    for name, span in spans.items():
+        first_name.setdefault(span, name)
+    if len(first_name) == len(spans):
+        return read(spans)
+    part = read({name: span for span, name in first_name.items()})
+    for name, span in spans.items():
+        twin = first_name[span]
+        part.windows[name] = part.windows[twin]
+        if twin in part.newest_of:
+            part.newest_of[name] = part.newest_of[twin]
+    return part
 
 
 # A summary grain, the whole units it answers per window name, and the window each name belongs to.
@@ -116,7 +137,9 @@ def _completions(edges: Mapping[str, Window], unit: str, *, now: datetime) -> di
     An edge that ends at the present (today so far, this hour so far) covers nearly all of its unit's
     sales: the rest of the unit is the future, which holds only the few sales dated ahead. Reading the
     unit's summary row and taking away those few lines keeps the cost of "today" from growing with
-    the day's sales. Lines are counted as if spread evenly over the past and absent from the future.
+    the day's sales. Lines are counted as if spread evenly over the past and absent from the future;
+    an edge is completed only when the rest of its unit holds a small part of the unit's past
+    (`COMPLETE_BELOW`), since the newest sale of the edge then takes one more look-up.
     """
     completions = {}
     for name, (start, end) in edges.items():
@@ -124,7 +147,9 @@ def _completions(edges: Mapping[str, Window], unit: str, *, now: datetime) -> di
         if end > unit_end:
             continue  # a short window across a boundary: two units, read it from the lines
         outside = [span for span in ((unit_start, start), (end, unit_end)) if span[0] < span[1]]
-        if sum((_past_part(span, now) for span in outside), timedelta()) < _past_part((start, end), now):
+        if sum((_past_part(span, now) for span in outside), timedelta()) < COMPLETE_BELOW * _past_part(
+            (start, end), now
+        ):
             completions[name] = _Completion(edge=(start, end), unit=unit_key, outside=outside)
     return completions
 
@@ -232,16 +257,16 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
 
     annotations = {}
     for index, window in enumerate(windows.values()):
-        condition = in_window_sql(table, time_field, window) if len(windows) > 1 else None
+        within = WindowColumns(table, window if len(windows) > 1 else None, time_field)
         annotations.update(
             {
-                f"w{index}_gross": Sum("gross_revenue", filter=condition),
-                f"w{index}_refunds": Sum("refunds", filter=condition),
-                f"w{index}_orders": Sum("orders", filter=condition),
-                f"w{index}_sold": Sum("units_sold", filter=condition),
-                f"w{index}_refunded": Sum("units_refunded", filter=condition),
-                f"w{index}_newest": Max("newest", filter=condition),
-                f"w{index}_rows": Count(time_field, filter=condition),
+                f"w{index}_gross": Sum(within("gross_revenue")),
+                f"w{index}_refunds": Sum(within("refunds")),
+                f"w{index}_orders": Sum(within("orders")),
+                f"w{index}_sold": Sum(within("units_sold")),
+                f"w{index}_refunded": Sum(within("units_refunded")),
+                f"w{index}_newest": Max(within("newest")),
+                f"w{index}_rows": Count(within(time_field)),
             }
         )
     result = Aggregate(windows={name: {} for name in windows})
