@@ -1,8 +1,10 @@
 """The ASGI application daphne serves: Django for HTTP, the dashboard consumer for WebSockets."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
+from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommerce_admin.settings.base")
 # Set up Django (apps, settings) before anything imports models.
@@ -21,3 +23,7 @@ application = ProtocolTypeRouter(
         "websocket": browser_origin_validator(JWTAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# As in wsgi.py: what the process loaded stays out of the collector's full passes.
+get_resolver().url_patterns  # noqa: B018
+gc.freeze()
