@@ -7,12 +7,13 @@ from django.db.models import Max, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from ecommerce_admin import store_calendar
+from ecommerce_admin.snapshot_reads import one_snapshot
 from sales.models import Refund, Sale, SaleLine
 
 from .comparison import PREVIOUS_PERIOD, to_date_spans
 from .metrics import Grouping, Metrics, SalesFilters, iso_utc, metrics_aggregate, money, percent_change
 from .rankings import top_product_rows
-from .stock import stock_by_urgency, stock_rows
+from .stock import levels_by_urgency, stock_rows
 
 TODAY_FIELDS = ("net_revenue", "orders", "units", "average_order_value")
 TOP_PRODUCTS_TODAY = 5
@@ -25,8 +26,13 @@ def dashboard_snapshot(*, now: datetime | None = None) -> dict:
 
     Every "to date" figure runs from the start of its store day (or month) up to `now`; the earlier
     spans end at the same wall-clock time. Only JSON types: money as strings, ISO 8601 UTC instants.
+    Every figure is read from one snapshot of the data, so the totals, the hours and the lists agree.
     """
-    now = now or timezone.now()
+    with one_snapshot():
+        return _snapshot(now or timezone.now())
+
+
+def _snapshot(now: datetime) -> dict:
     today = store_calendar.store_today(now)
     today_start = store_calendar.day_start(today)
     wall_now = store_calendar.to_local(now)
@@ -77,7 +83,7 @@ def dashboard_snapshot(*, now: datetime | None = None) -> dict:
             {"hour": iso_utc(hour), **metrics.as_json("net_revenue", "orders")} for hour, metrics in per_hour.items()
         ],
         "top_products_today": top_rows,
-        "low_stock": stock_rows(stock_by_urgency(now=now, low_only=True, limit=LOW_STOCK_ROWS).levels, now=now),
+        "low_stock": stock_rows(levels_by_urgency(now=now, low_only=True, limit=LOW_STOCK_ROWS), now=now),
         "recent_sales": [_recent_sale_row(sale) for sale in recent],
     }
 

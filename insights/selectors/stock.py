@@ -82,21 +82,24 @@ def velocity_window(now: datetime) -> tuple[datetime, datetime]:
     return store_calendar.date_range_bounds(*velocity_dates(now))
 
 
-def stock_by_urgency(*, now: datetime, low_only: bool = False, limit: int | None = None) -> StockReport:
-    """Every product's stock with its 30-day velocity, most urgent first; `low_only`: quantity <= threshold.
-
-    Two queries whatever the number of sales or products: the stock levels joined with the summary's
-    30 days and sorted in the database (the `limit` most urgent only, when given), and the newest
-    sale or refund of the 30 days.
-    """
-    start_date, end_date = velocity_dates(now)
+def stock_by_urgency(*, now: datetime, low_only: bool = False) -> StockReport:
+    """Every product's stock with its 30-day velocity, most urgent first, and the newest sale counted."""
     # data_as_of speaks for the whole store's 30 days, not only the products shown.
     newest = metrics_aggregate(windows={"30d": velocity_window(now)}).newest
-    levels = [
+    return StockReport(levels=levels_by_urgency(now=now, low_only=low_only), data_as_of=iso_utc(newest))
+
+
+def levels_by_urgency(*, now: datetime, low_only: bool = False, limit: int | None = None) -> list[StockVelocity]:
+    """Stock levels with their 30-day velocity, most urgent first; `low_only`: quantity <= threshold.
+
+    One query whatever the number of sales or products: the stock levels joined with the summary's
+    30 days and sorted in the database (the `limit` most urgent only, when given).
+    """
+    start_date, end_date = velocity_dates(now)
+    return [
         StockVelocity(product_id=product_id, quantity=quantity, low_stock_threshold=threshold, units_sold_30d=units)
         for product_id, quantity, threshold, units in _levels_by_urgency(start_date, end_date, low_only, limit)
     ]
-    return StockReport(levels=levels, data_as_of=iso_utc(newest))
 
 
 def _levels_by_urgency(start_date: date, end_date: date, low_only: bool, limit: int | None) -> list[tuple]:
