@@ -64,6 +64,7 @@ def main() -> None:
     }
     prepare_store(env, database, args)
     server = start_server(env, args)
+    args.server_pid = server.pid
     try:
         token = obtain_token(args.port)
         results = run_endpoints(args, token, env)
@@ -202,16 +203,46 @@ def run_sales(args, token: str, env: dict) -> dict:
     url = f"http://127.0.0.1:{args.port}/api/v1/sales/"
     connections_before = args.connections
     args.connections = 16
+    cpu_before = cpu_seconds(args.server_pid)
     try:
         result = {"name": "record a 3-line sale (16 writers)", "path": "POST /api/v1/sales/",
                   **wrk(args, url, token, script=script.name)}  # fmt: skip
+        cpu_after = cpu_seconds(args.server_pid)
     finally:
         args.connections = connections_before
         os.unlink(script.name)
     check = manage(env, "shell", "-c", "from inventory.selectors import ledger_violations as v; print(len(v()))")
     result["ledger_violations"] = int(check.stdout.strip().splitlines()[-1])
-    report(result, f" ledger violations {result['ledger_violations']}")
+    sales = result["rps"] * args.duration
+    result["cpu_ms"] = {name: (cpu_after[name] - cpu_before[name]) / sales * 1000 for name in cpu_before}
+    cpu = ", ".join(f"{name} {ms:.2f}" for name, ms in result["cpu_ms"].items())
+    report(result, f" ledger violations {result['ledger_violations']}; CPU ms per sale: {cpu}")
     return result
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU time used so far by the server's processes, and by mariadbd and redis-server (all their clients')."""
+    parents, used, names = {}, {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = stat.read_text().rsplit(")", 1)
+        except OSError:  # the process has exited meanwhile
+            continue
+        pid, fields = int(stat.parent.name), fields.split()
+        parents[pid], names[pid] = int(fields[1]), name.split("(", 1)[1]
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    totals = {"server": 0.0, "mariadbd": 0.0, "redis": 0.0}
+    for pid, seconds in used.items():
+        ancestor = pid
+        while ancestor not in (server_pid, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == server_pid:
+            totals["server"] += seconds
+        elif names[pid] == "mariadbd":
+            totals["mariadbd"] += seconds
+        elif names[pid] == "redis-server":
+            totals["redis"] += seconds
+    return totals
 
 
 def report(result: dict, extra: str = "") -> None:
