@@ -1,6 +1,5 @@
 """Gunicorn settings for the REST API and admin under `make run-prod` (see docs/PERFORMANCE.md)."""
 
-import gc
 import multiprocessing
 import os
 
@@ -17,18 +16,3 @@ timeout = 30
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "warning").lower()
-
-
-def post_worker_init(worker) -> None:
-    """Load the URLconf (views, serializers) now, then keep everything loaded so far out of full garbage collections.
-
-    A loaded worker holds ~135,000 objects that live as long as it does. Each full collection
-    walked them all: 100-350 ms pauses under the sale benchmark, during which both threads of the
-    worker stall (a p99 of their own). Frozen, the collector only walks what was allocated since:
-    the longest pause in the same runs was under 25 ms.
-    """
-    from django.urls import get_resolver
-
-    _ = get_resolver().url_patterns  # imports every view, serializer and filter
-    gc.collect()
-    gc.freeze()
