@@ -26,4 +26,5 @@ application = ProtocolTypeRouter(
 
 # As in wsgi.py: what the process loaded stays out of the collector's full passes.
 get_resolver().url_patterns  # noqa: B018
+gc.collect()
 gc.freeze()
