@@ -97,7 +97,10 @@ def test_top_products_so_far_today_read_the_day_product_summary_and_the_lines_da
         aggregate = metrics_aggregate(windows={"today": today}, group=Grouping.PRODUCT)
     assert "insights_dailyproductsales" in " ".join(query["sql"] for query in queries)
     assert all("2026-11-25 00:00:00" in sql and "2026-11-24 00:00:00" not in sql for sql in line_reads(queries))
-    assert {key: metrics.units_sold for key, metrics in aggregate.windows["today"].items()} == {green.pk: 2, black.pk: 1}
+    assert {key: metrics.units_sold for key, metrics in aggregate.windows["today"].items()} == {
+        green.pk: 2,
+        black.pk: 1,
+    }
 
 
 def test_sales_dated_after_now_are_taken_away_from_the_summary_rows_that_hold_them(store):
