@@ -326,3 +326,8 @@ def _merge(
             result.count_newest(owner[part_name], newest)
     for key, name in part.category_names.items():
         result.category_names.setdefault(key, name)
+
+
+def sales_count() -> int:
+    """How many sales were ever recorded: each counts once, in its day and channel's row (`orders`)."""
+    return DailySales.objects.aggregate(sales=Sum("orders"))["sales"] or 0

@@ -12,6 +12,7 @@ from catalog.tests.factories import CategoryFactory, ProductFactory
 from insights.models import HourlySales
 from insights.selectors import summarised
 from insights.selectors.metrics import Grouping, metrics_aggregate
+from sales.models import Sale
 
 from .builders import refund, sell
 
@@ -164,6 +165,20 @@ def test_a_sale_committed_between_the_summary_read_and_the_lines_read_counts_on_
 
     # Both reads see the store as it was before that sale: it is neither in the hour's row nor taken away.
     assert (totals.total("today").orders, totals.total("today").units_sold) == (1, 1)
+
+
+def test_the_unfiltered_sale_list_counts_from_the_day_summary_not_every_sale(analyst, store):
+    body, sql = read_tables(analyst, "/api/v1/sales/?page_size=5")
+    assert body["count"] == Sale.objects.count() == 24
+    assert len(body["results"]) == 5
+    assert "SUM(`insights_dailysales`.`orders`)" in sql or 'SUM("insights_dailysales"."orders")' in sql
+    assert "COUNT(*)" not in sql
+
+
+def test_a_filtered_sale_list_counts_its_own_rows(analyst, store):
+    body, sql = read_tables(analyst, "/api/v1/sales/?channel=web&start_date=2026-11-01&end_date=2026-11-24")
+    assert body["count"] == Sale.objects.filter(sold_at__gte=datetime(2026, 11, 1, tzinfo=UTC)).count() == 8
+    assert "COUNT(*)" in sql
 
 
 def test_a_half_hour_zone_keys_hours_by_the_instant_the_local_hour_starts(settings):
