@@ -149,6 +149,7 @@ def endpoints(args) -> list[tuple[str, str]]:
         ("stock management", "/api/v1/insights/stock-management/"),
         ("low stock", "/api/v1/inventory/low-stock/"),
         ("sale list (50, unfiltered)", "/api/v1/sales/?page_size=50"),
+        ("ledger list (50, unfiltered)", "/api/v1/inventory/changes/?page_size=50"),
         ("dashboard snapshot", "/api/v1/insights/dashboard/"),
         ("analytics, hour, 1 year (raw lines)", f"/api/v1/sales/analytics/?interval=hour&{year}"),
         ("analytics, product filter, 1 year (raw)", f"/api/v1/sales/analytics/?product={{product}}&{year}"),
