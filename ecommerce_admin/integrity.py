@@ -44,7 +44,7 @@ def products_have_stock_levels() -> list[str]:
 
 
 def ledger_matches_stock() -> list[str]:
-    """The sum of a product's ledger deltas, and its newest quantity_after, equal its stock."""
+    """The sum of a product's ledger deltas, and its newest quantity_after, equal its stock; its rows, their count."""
     return [f"ledger: {violation}" for violation in ledger_violations()]
 
 

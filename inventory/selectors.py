@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from django.db.models import F, Max, QuerySet, Sum
+from django.db.models import Count, F, Max, QuerySet, Sum
 
 from .models import StockLevel, StockMovement
 
@@ -25,15 +25,28 @@ def movement_list() -> QuerySet[StockMovement]:
 
 
 def ledger_violations() -> list[str]:
-    """Every product whose ledger does not add up to its stock, or whose newest row disagrees with it."""
-    sums = dict(StockMovement.objects.values_list("product_id").annotate(total=Sum("delta")).order_by())
+    """Every product whose ledger does not add up to its stock, whose newest row disagrees with it, or
+    whose count of ledger rows (`StockLevel.movements`, the unfiltered ledger list's count) is off."""
+    sums = {
+        product_id: (total, rows)
+        for product_id, total, rows in StockMovement.objects.values_list("product_id")
+        .annotate(total=Sum("delta"), rows=Count("id"))
+        .order_by()
+    }
     newest_ids = StockMovement.objects.values("product_id").annotate(newest=Max("id")).values("newest")
     newest = dict(StockMovement.objects.filter(id__in=newest_ids).values_list("product_id", "quantity_after"))
     violations = []
-    for product_id, quantity in StockLevel.objects.values_list("product_id", "quantity"):
-        total, last = sums.get(product_id, 0), newest.get(product_id, 0)
+    for product_id, quantity, movements in StockLevel.objects.values_list("product_id", "quantity", "movements"):
+        (total, rows), last = sums.get(product_id, (0, 0)), newest.get(product_id, 0)
         if total != quantity or last != quantity:
             violations.append(
                 f"product {product_id}: stock {quantity}, ledger sum {total}, newest quantity_after {last}"
             )
+        if rows != movements:
+            violations.append(f"product {product_id}: {rows} ledger rows, counted {movements}")
     return violations
+
+
+def ledger_size() -> int:
+    """How many rows the whole ledger has: the sum of the products' counts, kept by `stock_apply`."""
+    return StockLevel.objects.aggregate(rows=Sum("movements"))["rows"] or 0

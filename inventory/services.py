@@ -137,10 +137,12 @@ def stock_apply(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("stock_apply must run inside a transaction")
     net_by_product: dict[int, int] = {}
+    rows_by_product: dict[int, int] = {}
     for change in changes:
         if change.delta == 0:
             raise ValueError("A stock change needs a non-zero delta.")
         net_by_product[change.product_id] = net_by_product.get(change.product_id, 0) + change.delta
+        rows_by_product[change.product_id] = rows_by_product.get(change.product_id, 0) + 1
 
     levels = _locked_levels(sorted(net_by_product))
     for product_id in sorted(net_by_product):
@@ -149,7 +151,7 @@ def stock_apply(
         available, net = levels[product_id][0], net_by_product[product_id]
         if available + net < 0:
             raise InsufficientStock(product_id=product_id, requested=-net, available=available)
-    _levels_move(net_by_product)
+    _levels_move(net_by_product, rows_by_product)
 
     # Taken once the rows are locked, so each product's ledger times follow the order its changes committed in.
     now = timezone.now()
@@ -195,8 +197,8 @@ def _locked_levels(product_ids: list[int]) -> dict[int, tuple[int, int]]:
         return {product_id: (quantity, threshold) for product_id, quantity, threshold in cursor.fetchall()}
 
 
-def _levels_move(net_by_product: dict[int, int]) -> None:
-    """Move every level by its net change in one conditional UPDATE.
+def _levels_move(net_by_product: dict[int, int], rows_by_product: dict[int, int]) -> None:
+    """Move every level by its net change, and its ledger row count, in one conditional UPDATE.
 
     The rows are already locked in product-id order (`_locked_levels`), so the order this statement
     visits them in cannot deadlock, and it needs no MySQL-only `ORDER BY`. The condition repeats,
@@ -210,11 +212,13 @@ def _levels_move(net_by_product: dict[int, int]) -> None:
     placeholders = ", ".join(["%s"] * len(product_ids))
     nets = [value for product_id in product_ids for value in (product_id, net_by_product[product_id])]
     floors = [value for product_id in product_ids for value in (product_id, max(0, -net_by_product[product_id]))]
+    rows = [value for product_id in product_ids for value in (product_id, rows_by_product[product_id])]
     sql = (
-        f"UPDATE {table} SET quantity = quantity + CASE product_id {whens} END, updated_at = %s "
+        f"UPDATE {table} SET quantity = quantity + CASE product_id {whens} END, "
+        f"movements = movements + CASE product_id {whens} END, updated_at = %s "
         f"WHERE product_id IN ({placeholders}) AND quantity >= CASE product_id {whens} END"
     )
-    params = [*nets, connection.ops.adapt_datetimefield_value(timezone.now()), *product_ids, *floors]
+    params = [*nets, *rows, connection.ops.adapt_datetimefield_value(timezone.now()), *product_ids, *floors]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if cursor.rowcount != len(product_ids):

@@ -189,6 +189,7 @@ class _DemoProduct:
     popularity: float
     low_stock_threshold: int
     stock: int = 0
+    movements: int = 0
     restock_batch: int = 0
 
 
@@ -312,7 +313,8 @@ class _History:
         self._end_state()
         self.writer.flush_all()
         StockLevel.objects.bulk_create(
-            [StockLevel(product_id=p.id, quantity=p.stock, low_stock_threshold=p.low_stock_threshold)
+            [StockLevel(product_id=p.id, quantity=p.stock, low_stock_threshold=p.low_stock_threshold,
+                        movements=p.movements)
              for p in self.products],
             batch_size=1000,
         )  # fmt: skip
@@ -363,6 +365,7 @@ class _History:
     def _movement(self, product: _DemoProduct, delta: int, reason: str, at: datetime, *, note: str = "",
                   sale_line_id: int | None = None, refund_id: int | None = None) -> None:  # fmt: skip
         product.stock += delta
+        product.movements += 1
         self.writer.add(
             "movement",
             (self.movement_id, product.id, delta, product.stock, str(reason), note, sale_line_id, refund_id, at),

@@ -67,7 +67,8 @@ def test_check_integrity_catches_a_deleted_ledger_row(store):
     found = integrity_violations()
 
     assert found["ledger sums equal stock"] == [
-        f"ledger: product {store['tea'].pk}: stock 7, ledger sum 10, newest quantity_after 10"
+        f"ledger: product {store['tea'].pk}: stock 7, ledger sum 10, newest quantity_after 10",
+        f"ledger: product {store['tea'].pk}: 1 ledger rows, counted 2",
     ]
     tea_line = store["first"].lines.get(product=store["tea"])
     assert found["sales and restocked refunds are in the ledger"] == [

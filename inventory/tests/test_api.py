@@ -2,6 +2,8 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.tests.factories import CategoryFactory, ProductFactory
@@ -224,3 +226,21 @@ def test_a_stock_change_shows_on_the_next_product_page_and_product(client_as, dj
         services.stock_adjust(product=product, delta=3, reason=MovementReason.RESTOCK)
     assert client.get("/api/v1/products/").json()["results"][0]["stock"] == 8
     assert client.get(f"/api/v1/products/{product.pk}/").json()["stock"] == 8
+
+
+def test_the_whole_ledger_is_counted_from_the_stock_levels_not_row_by_row(client_as):
+    product, other = ProductFactory(initial_stock=10), ProductFactory(initial_stock=0)
+    services.stock_adjust(product=product, delta=-2, reason=MovementReason.DAMAGE)
+    services.stock_adjust(product=other, delta=4, reason=MovementReason.RESTOCK)
+    client = client_as("inventory.view_stockmovement")
+
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get("/api/v1/inventory/changes/?page_size=2").json()
+    assert body["count"] == StockMovement.objects.count() == 3
+    assert len(body["results"]) == 2
+    assert not any("COUNT(*)" in query["sql"] for query in queries)
+    assert dict(StockLevel.objects.values_list("product_id", "movements")) == {product.pk: 2, other.pk: 1}
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/api/v1/inventory/changes/?product={product.pk}").json()["count"] == 2
+    assert any("COUNT(*)" in query["sql"] for query in queries)

@@ -58,6 +58,7 @@ def test_stock_apply_is_all_or_nothing_across_products():
 
     assert (quantity(plenty), quantity(scarce)) == (10, 1)
     assert StockMovement.objects.filter(reason=MovementReason.ADJUSTMENT).count() == 0
+    assert list(StockLevel.objects.filter(product__in=[plenty, scarce]).values_list("movements", flat=True)) == [1, 1]
 
 
 def test_stock_apply_writes_sequential_quantity_after_for_repeated_products():
@@ -70,6 +71,10 @@ def test_stock_apply_writes_sequential_quantity_after_for_repeated_products():
 
     assert [m.quantity_after for m in movements] == [7, 3]
     assert quantity(product) == 3
+    # the level counts its ledger rows: the opening one and these two
+    assert (
+        StockLevel.objects.get(product=product).movements == StockMovement.objects.filter(product=product).count() == 3
+    )
 
 
 def test_stock_apply_refuses_before_writing_and_names_the_first_product_short():
