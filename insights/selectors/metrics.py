@@ -54,15 +54,11 @@ Window = tuple[datetime, datetime]
 
 @dataclass(frozen=True)
 class SalesFilters:
-    """The `channel`, `category` (snapshot category id) and `product` filters of every analytics query.
-
-    `products` keeps some products only (the low-stock part of a stock report).
-    """
+    """The `channel`, `category` (snapshot category id) and `product` filters of every analytics query."""
 
     channel: str | None = None
     category: int | None = None
     product: int | None = None
-    products: frozenset[int] | None = None
 
 
 @dataclass(slots=True)
@@ -346,8 +342,6 @@ def _filtered(table: _Table, filters: SalesFilters) -> QuerySet:
         queryset = queryset.filter(**{table.category: filters.category})
     if filters.product is not None:
         queryset = queryset.filter(**{table.product: filters.product})
-    if filters.products is not None:
-        queryset = queryset.filter(**{f"{table.product}__in": filters.products})
     return queryset
 
 

@@ -188,7 +188,7 @@ def _count_newest_of_completed(
 
 def _grains(filters: SalesFilters, group: Grouping) -> tuple[str, ...]:
     """The summary grains that can answer this query, coarsest first (none: only the lines can)."""
-    if filters.product is not None or (filters.products is not None and group is not Grouping.PRODUCT):
+    if filters.product is not None:
         return ()
     if group is Grouping.PRODUCT:
         return () if filters.channel is not None else (MONTH, DAY)
@@ -252,8 +252,6 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
         rows = rows.filter(channel=filters.channel)
     if filters.category is not None:
         rows = rows.filter(category_id=filters.category)
-    if filters.products is not None:
-        rows = rows.filter(product_id__in=filters.products)
 
     annotations = {}
     for index, window in enumerate(windows.values()):
