@@ -101,8 +101,6 @@ class DailyProductSales(SalesFigures):
     category_id = models.BigIntegerField()
 
     class Meta:
-        # Some products' days (low stock's velocity) without reading every product's.
-        indexes = [models.Index(fields=["product_id", "day"], name="daily_product_sales_prod_idx")]
         verbose_name_plural = "daily product sales"
 
     def __str__(self) -> str:
