@@ -24,26 +24,23 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
-from django.db import connection
 from django.db.models import (
     Case,
-    Count,
     DateTimeField,
     DurationField,
     ExpressionWrapper,
     F,
-    Max,
     Q,
     QuerySet,
-    Sum,
     Value,
     When,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate, TruncHour
 
 from ecommerce_admin import store_calendar
 from sales.models import RefundLine, SaleLine
+
+from .windowed import COUNT, COUNT_DISTINCT, MAX, SUM, WindowedAggregate, windowed_rows
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -218,8 +215,12 @@ def lines_aggregate(windows: Mapping[str, Window], filters: SalesFilters, group:
     """Aggregate the metrics of each window from the lines in two queries (sale lines, refund lines)."""
     result = Aggregate(windows={name: {} for name in windows})
     names = list(windows)
+    single_key = _single_time_key(windows, group)
+    if single_key is not None:
+        # Every row falls in one store hour or day (the dashboard's current hour): nothing to group.
+        group = Grouping.TOTAL
 
-    for row in _rows(_SALE_LINES, windows, filters, group, _sale_aggregates):
+    for row in _rows(_SALE_LINES, windows, filters, group, _SALE_AGGREGATES):
         for index, name in enumerate(names):
             if not row[f"w{index}_lines"]:
                 continue
@@ -230,7 +231,7 @@ def lines_aggregate(windows: Mapping[str, Window], filters: SalesFilters, group:
             result.count_newest(name, row[f"w{index}_newest"])
         _remember_category_name(result, row, group)
 
-    for row in _rows(_REFUND_LINES, windows, filters, group, _refund_aggregates):
+    for row in _rows(_REFUND_LINES, windows, filters, group, _REFUND_AGGREGATES):
         for index, name in enumerate(names):
             if not row[f"w{index}_lines"]:
                 continue
@@ -239,7 +240,24 @@ def lines_aggregate(windows: Mapping[str, Window], filters: SalesFilters, group:
             metrics.units_refunded += int(row[f"w{index}_units"])
             result.count_newest(name, row[f"w{index}_newest"])
         _remember_category_name(result, row, group)
+    if single_key is not None:
+        for groups in result.windows.values():
+            if None in groups:
+                groups[single_key] = groups.pop(None)
     return result
+
+
+def _single_time_key(windows: Mapping[str, Window], group: Grouping) -> Hashable | None:
+    """The store hour (or date) key of every instant of the windows, when they all lie in one."""
+    if group not in (Grouping.LOCAL_HOUR, Grouping.LOCAL_DATE):
+        return None
+    first = min(window[0] for window in windows.values())
+    last = max(window[1] for window in windows.values()) - timedelta(microseconds=1)
+    if group is Grouping.LOCAL_HOUR:
+        key = store_calendar.hour_start(first)
+        return key if store_calendar.hour_start(last) == key else None
+    key = store_calendar.to_local(first).date()
+    return key if store_calendar.to_local(last).date() == key else None
 
 
 def lines_newest(windows: Iterable[Window], filters: SalesFilters) -> datetime | None:
@@ -251,87 +269,51 @@ def lines_newest(windows: Iterable[Window], filters: SalesFilters) -> datetime |
     return newest
 
 
-def _sale_aggregates(within: "WindowColumns") -> dict:
-    return {
-        "gross": Sum(within("line_total")),
-        "units": Sum(within("quantity")),
-        "orders": Count(within("sale_id"), distinct=True),
-        "newest": Max(within("sold_at")),
-        "lines": Count(within("id")),
-    }
-
-
-def _refund_aggregates(within: "WindowColumns") -> dict:
-    return {
-        "amount": Sum(within("amount")),
-        "units": Sum(within("quantity")),
-        "newest": Max(within("refund__created_at")),
-        "lines": Count(within("id")),
-    }
+_SALE_AGGREGATES = {
+    "gross": WindowedAggregate(SUM, "line_total"),
+    "units": WindowedAggregate(SUM, "quantity"),
+    "orders": WindowedAggregate(COUNT_DISTINCT, "sale_id"),
+    "newest": WindowedAggregate(MAX, "sold_at"),
+    "lines": WindowedAggregate(COUNT, "id"),
+}
+_REFUND_AGGREGATES = {
+    "amount": WindowedAggregate(SUM, "amount"),
+    "units": WindowedAggregate(SUM, "quantity"),
+    "newest": WindowedAggregate(MAX, "refund__created_at"),
+    "lines": WindowedAggregate(COUNT, "id"),
+}
 
 
 def _rows(table: _Table, windows: Mapping[str, Window], filters: SalesFilters, group: Grouping, aggregates):
-    start = min(window[0] for window in windows.values())
-    end = max(window[1] for window in windows.values())
-    queryset = _filtered(table, filters).filter(in_windows(table.time, windows.values()))
-
-    annotations = {}
-    for index, window in enumerate(windows.values()):
-        # One window needs no condition: the WHERE clause is the window.
-        within = WindowColumns(table.model, window if len(windows) > 1 else None, table.time)
-        annotations.update({f"w{index}_{name}": value for name, value in aggregates(within).items()})
-
-    if group is Grouping.TOTAL:
-        return [queryset.aggregate(**annotations)]
-    keyed = queryset.order_by().values(key=_group_key(table, group, start, end))
-    if group is Grouping.CATEGORY:
-        annotations["category_name"] = Max(table.category_name)
-    return list(keyed.annotate(**annotations))
+    equal = {}
+    if filters.channel is not None:
+        equal[table.channel] = filters.channel
+    if filters.category is not None:
+        equal[table.category] = filters.category
+    if filters.product is not None:
+        equal[table.product] = filters.product
+    key = None
+    if group is not Grouping.TOTAL:
+        start = min(window[0] for window in windows.values())
+        end = max(window[1] for window in windows.values())
+        key = _group_key(table, group, start, end)
+    return windowed_rows(
+        table.model,
+        time_path=table.time,
+        windows=list(windows.values()),
+        aggregates=aggregates,
+        equal=equal,
+        key=key,
+        overall={"category_name": WindowedAggregate(MAX, table.category_name)} if group is Grouping.CATEGORY else None,
+    )
 
 
 def in_windows(field_name: str, windows: Iterable[tuple]) -> Q:
-    """Rows whose `field_name` lies in any of the half-open [start, end) windows.
-
-    Only the windows' own rows: windows far apart (a partial day now and a year ago, the two edges
-    of a year-long range) must not make a query read everything in between.
-    """
+    """Rows whose `field_name` lies in any of the half-open [start, end) windows."""
     condition = Q()
     for start, end in windows:
         condition |= Q(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
     return condition
-
-
-class WindowColumns:
-    """A column's value in the rows of one window and NULL in the others, for aggregates over several windows.
-
-    Written as `CASE WHEN <window> THEN <column> END` in SQL text: a query aggregates several windows
-    with up to seven aggregates each, and building them as `Sum(..., filter=Q(...))` (a Q, a When and
-    a Case per aggregate) was a third of the dashboard snapshot's CPU time. Columns of a related
-    model are named by its table, which is how Django names a table joined once.
-    """
-
-    def __init__(self, model: type, window: Window | None, time_path: str) -> None:
-        self.model = model
-        self.condition = None
-        if window is not None:
-            time_field, time_column = _field_and_column(model, time_path)
-            self.condition = f"{time_column} >= %s AND {time_column} < %s"
-            self.params = [time_field.get_db_prep_value(bound, connection) for bound in window]
-
-    def __call__(self, path: str):
-        if self.condition is None:
-            return F(path)
-        field, column = _field_and_column(self.model, path)
-        return RawSQL(f"CASE WHEN {self.condition} THEN {column} END", self.params, output_field=field)
-
-
-def _field_and_column(model: type, path: str) -> tuple:
-    *relations, name = path.split("__")
-    for relation in relations:
-        model = model._meta.get_field(relation).related_model
-    field = model._meta.get_field(name)
-    quote = connection.ops.quote_name
-    return field, f"{quote(model._meta.db_table)}.{quote(field.column)}"
 
 
 def _filtered(table: _Table, filters: SalesFilters) -> QuerySet:
@@ -347,9 +329,9 @@ def _filtered(table: _Table, filters: SalesFilters) -> QuerySet:
 
 def _group_key(table: _Table, group: Grouping, start: datetime, end: datetime):
     if group is Grouping.CATEGORY:
-        return F(table.category)
+        return table.category
     if group is Grouping.PRODUCT:
-        return F(table.product)
+        return table.product
     offset = store_offset(table.time, start, end)
     local = ExpressionWrapper(F(table.time) + offset, output_field=DateTimeField())
     if group is Grouping.LOCAL_DATE:

@@ -17,7 +17,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Max, QuerySet, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from ecommerce_admin import store_calendar
@@ -31,7 +31,8 @@ from insights.models import (
     MonthlyProductSales,
 )
 
-from .metrics import Aggregate, Grouping, Metrics, SalesFilters, Window, WindowColumns, in_windows, lines_newest
+from .metrics import Aggregate, Grouping, Metrics, SalesFilters, Window, lines_newest
+from .windowed import COUNT, MAX, SUM, WindowedAggregate, windowed_rows
 
 RawAggregate = Callable[[Mapping[str, Window], SalesFilters, Grouping], Aggregate]
 MONTH, DAY, HOUR = "month", "day", "hour"
@@ -227,6 +228,17 @@ def _split(window: Window, unit: str) -> tuple[tuple | None, list[Window]]:
     return (first, last), edges
 
 
+_SUMMARY_AGGREGATES = {
+    "gross": WindowedAggregate(SUM, "gross_revenue"),
+    "refunds": WindowedAggregate(SUM, "refunds"),
+    "orders": WindowedAggregate(SUM, "orders"),
+    "sold": WindowedAggregate(SUM, "units_sold"),
+    "refunded": WindowedAggregate(SUM, "units_refunded"),
+    "newest": WindowedAggregate(MAX, "newest"),
+    "rows": WindowedAggregate(COUNT, "orders"),  # a column never NULL: the window's rows
+}
+
+
 def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: Grouping, unit: str) -> Aggregate:
     local_dates_of_hours = False
     if group is Grouping.PRODUCT:
@@ -247,28 +259,22 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
         table, time_field = DailyCategorySales, "day"
         key = {Grouping.CATEGORY: "category_id", Grouping.LOCAL_DATE: "day"}.get(group)
 
-    rows = table.objects.filter(in_windows(time_field, windows.values()))
+    equal = {}
     if filters.channel is not None and table not in (MonthlyProductSales, DailyProductSales):
-        rows = rows.filter(channel=filters.channel)
+        equal["channel"] = filters.channel
     if filters.category is not None:
-        rows = rows.filter(category_id=filters.category)
-
-    annotations = {}
-    for index, window in enumerate(windows.values()):
-        within = WindowColumns(table, window if len(windows) > 1 else None, time_field)
-        annotations.update(
-            {
-                f"w{index}_gross": Sum(within("gross_revenue")),
-                f"w{index}_refunds": Sum(within("refunds")),
-                f"w{index}_orders": Sum(within("orders")),
-                f"w{index}_sold": Sum(within("units_sold")),
-                f"w{index}_refunded": Sum(within("units_refunded")),
-                f"w{index}_newest": Max(within("newest")),
-                f"w{index}_rows": Count(within(time_field)),
-            }
-        )
+        equal["category_id"] = filters.category
+    rows = windowed_rows(
+        table,
+        time_path=time_field,
+        windows=list(windows.values()),
+        aggregates=_SUMMARY_AGGREGATES,
+        equal=equal,
+        key=key,
+        overall={"category_name": WindowedAggregate(MAX, "category_name")} if key == "category_id" else None,
+    )
     result = Aggregate(windows={name: {} for name in windows})
-    for row in _grouped(rows, key, annotations, with_names=key == "category_id"):
+    for row in rows:
         row_key = row.get("key")
         if local_dates_of_hours:
             row_key = store_calendar.to_local(row_key).date()
@@ -288,15 +294,6 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
         if row.get("category_name"):
             result.category_names.setdefault(row["key"], row["category_name"])
     return result
-
-
-def _grouped(rows: QuerySet, key: str | None, annotations: dict, *, with_names: bool) -> list[dict]:
-    if key is None:
-        return [rows.aggregate(**annotations)]
-    grouped = rows.order_by().values(key).annotate(**annotations)
-    if with_names:
-        grouped = grouped.annotate(category_name=Max("category_name"))
-    return [{**row, "key": row[key]} for row in grouped]
 
 
 def _merge(
