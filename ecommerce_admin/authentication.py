@@ -6,6 +6,11 @@ request. Here each process keeps the user with their permissions loaded, for at 
 `USER_CACHE_SECONDS`, and drops every entry as soon as any user, group or permission changes
 anywhere: the change bumps a version number kept in the shared cache (Redis when configured),
 which each request compares with the one its entry was made under.
+
+Each process also remembers the access tokens it has verified: checking a token's signature took
+a third of the CPU of a cached product detail (PyJWT re-examines the HMAC key on every decode).
+A token is the same string until it expires, so a remembered one only has its expiry checked
+again, exactly as simplejwt checks it; a token never seen, or altered by one byte, is verified.
 """
 
 import threading
@@ -17,7 +22,10 @@ from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.utils import aware_utcnow
 
 USER_CACHE_SECONDS = 60
 AUTH_VERSION_KEY = "shopdesk:auth-version"
@@ -31,7 +39,9 @@ class _Entry:
 
 
 _entries: dict[object, _Entry] = {}
+_verified_tokens: dict[bytes, Token] = {}
 _lock = threading.Lock()
+MAX_ENTRIES = 10_000
 
 
 def auth_version() -> int:
@@ -53,6 +63,21 @@ def auth_changed(**kwargs) -> None:
 
 
 class CachedJWTAuthentication(JWTAuthentication):
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        token = _verified_tokens.get(raw_token)
+        if token is not None:
+            try:
+                token.check_exp(current_time=aware_utcnow())
+                return token
+            except TokenError:
+                _verified_tokens.pop(raw_token, None)
+        token = super().get_validated_token(raw_token)  # raises for a bad or expired token
+        with _lock:
+            if len(_verified_tokens) > MAX_ENTRIES:
+                _verified_tokens.clear()
+            _verified_tokens[raw_token] = token
+        return token
+
     def get_user(self, validated_token):
         user_id = validated_token.get(api_settings.USER_ID_CLAIM)
         version = auth_version()
@@ -62,7 +87,7 @@ class CachedJWTAuthentication(JWTAuthentication):
         user = super().get_user(validated_token)
         user.get_all_permissions()  # loads the permission caches that travel with the cached user
         with _lock:
-            if len(_entries) > 10_000:
+            if len(_entries) > MAX_ENTRIES:
                 _entries.clear()
             _entries[user_id] = _Entry(user, version, time.monotonic() + USER_CACHE_SECONDS)
         return user

@@ -125,3 +125,47 @@ def test_jwt_requests_reuse_the_cached_user(api, user, django_assert_num_queries
     client.get(f"/api/v1/products/{first.pk}/")
     with django_assert_num_queries(1):  # the (not yet cached) product: no user or permission query
         assert client.get(f"/api/v1/products/{second.pk}/").status_code == HTTPStatus.OK
+
+
+def test_a_token_is_verified_once_per_process_then_only_its_expiry_is_checked(api, user, monkeypatch):
+    from rest_framework_simplejwt.backends import TokenBackend
+
+    verify = TokenBackend.decode
+    decoded = []
+    monkeypatch.setattr(
+        TokenBackend, "decode", lambda self, *args, **kwargs: decoded.append(1) or verify(self, *args, **kwargs)
+    )
+    client = bearer(api)
+
+    for _ in range(3):
+        assert client.get("/api/v1/auth/me/").status_code == HTTPStatus.OK
+    assert len(decoded) == 1
+
+
+def test_a_remembered_token_is_refused_once_it_expires(api, user, monkeypatch):
+    from datetime import timedelta
+
+    from rest_framework_simplejwt import tokens
+    from rest_framework_simplejwt.utils import aware_utcnow
+
+    from ecommerce_admin import authentication
+
+    client = bearer(api)
+    assert client.get("/api/v1/auth/me/").status_code == HTTPStatus.OK
+
+    later = aware_utcnow() + timedelta(hours=1)  # past the 15-minute access lifetime
+    monkeypatch.setattr(tokens, "aware_utcnow", lambda: later)
+    monkeypatch.setattr(authentication, "aware_utcnow", lambda: later)
+    response = client.get("/api/v1/auth/me/")
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_a_remembered_token_altered_by_one_character_is_refused(api, user):
+    access = obtain(api).json()["access"]
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert api.get("/api/v1/auth/me/").status_code == HTTPStatus.OK
+
+    forged = access[:-2] + ("A" if access[-2] != "A" else "B") + access[-1]
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
+    assert api.get("/api/v1/auth/me/").status_code == HTTPStatus.UNAUTHORIZED
