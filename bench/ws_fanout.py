@@ -232,11 +232,10 @@ def _start_writer(log) -> subprocess.Popen:
 def _writer() -> None:
     """Record a sale for each "sell" read from stdin, answering its number and commit instant; answer
     "computations" with the seconds each snapshot computation of the broadcaster took since the last ask."""
-    import django
-
-    django.setup()
     from django.db import transaction
 
+    # Start as a gunicorn worker does: wsgi.py sets Django up, imports every view and freezes the heap.
+    import ecommerce_admin.wsgi  # noqa: F401
     from catalog.models import Product
     from insights import realtime
     from inventory.models import MovementReason, StockLevel
