@@ -137,6 +137,7 @@ async def test_periodic_refresh_arrives_without_any_write(redis_layer, broadcast
     await client.disconnect()
 
 
+@pytest.mark.django_db  # a round run in this thread closes this thread's stale connections
 def test_one_process_per_boundary_sends_the_periodic_refresh(redis_layer):
     """Two broadcasters sharing a cache (two server processes) claim each boundary once between them."""
     first, second = CountingCompute(), CountingCompute()
@@ -281,6 +282,7 @@ def test_a_write_after_a_quiet_spell_goes_out_without_waiting_for_the_debounce(r
         subject.stop()
 
 
+@pytest.mark.django_db  # a round run in this thread closes this thread's stale connections
 def test_a_write_soon_after_a_round_waits_for_the_debounce_and_goes_in_the_trailing_round(redis_layer):
     compute = CountingCompute()
     subject = realtime.DashboardBroadcaster(periodic=None, debounce=60, compute=compute)
