@@ -69,7 +69,9 @@ def main() -> None:
     parser.add_argument("--clients", default="100,1000,5000", help="client counts to measure, growing")
     parser.add_argument("--sales", type=int, default=20, help="sales recorded at each client count")
     parser.add_argument("--gap", type=float, default=1.0, help="seconds from a sale's last update to the next sale")
-    parser.add_argument("--connect-at-once", type=int, default=1000, help="clients opening their WebSocket together")
+    parser.add_argument(
+        "--connect-at-once", type=_positive, default=1000, help="clients opening their WebSocket together (>= 1)"
+    )
     parser.add_argument("--lines", type=int, default=100_000, help="sale lines in the store (seeded if fewer)")
     parser.add_argument("--distinct-tokens", action="store_true", help="one user and token per client")
     parser.add_argument("--layer", default="pubsub", choices=["pubsub", "core"])
@@ -127,6 +129,13 @@ def _raise_file_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _positive(text: str) -> int:
+    # 0 would make the growing client counts connect 0 clients at a time, forever.
+    if int(text) < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return int(text)
 
 
 def _create_database(url: str) -> None:
