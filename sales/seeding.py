@@ -2,7 +2,8 @@
 
 A million sale lines cannot go through `sale_record` one by one in two minutes, so the seeder
 plays the store's history forward in Python instead, in time order, keeping each product's stock
-as the services would (restocking before a sale that would oversell, refunds returning units),
+as the services would (reordering when a sale takes a product down to its low-stock threshold,
+restocking before a sale that would still oversell, refunds returning units),
 and writes sales, lines, refunds and ledger rows in large multi-row INSERTs. The result is what
 the services would have written: the ledger sums to the stock and sale totals equal their lines.
 """
@@ -267,9 +268,10 @@ class _History:
 
     def open_stock(self) -> None:
         for product in self.products:
-            # about a month of this product's expected demand (1.4 units per line on average)
+            # about a month of this product's expected demand (1.4 units per line on average), and
+            # always enough to lift it well above its threshold: a store reorders before it runs low
             expected_daily_units = 1.4 * self.daily_lines * product.popularity / self.total_popularity
-            product.restock_batch = max(5, round(expected_daily_units * 30))
+            product.restock_batch = max(2 * product.low_stock_threshold, round(expected_daily_units * 30))
             product.stock = product.restock_batch
 
     def sell(self, sold_at: datetime, channel: str, lines: list[tuple]) -> None:
@@ -295,6 +297,8 @@ class _History:
                  product.name, product.category_id, product.category_name, sold_at, channel),
             )  # fmt: skip
             self._movement(product, -quantity, MovementReason.SALE, sold_at, sale_line_id=line_id)
+            if product.stock <= product.low_stock_threshold:  # the reorder point: the delivery comes at once
+                self._movement(product, product.restock_batch, MovementReason.RESTOCK, sold_at, note="Demo reorder")
         refunded = self.rng.random() < REFUND_RATE
         refund_at = sold_at + timedelta(days=self.rng.randint(1, 14), hours=self.rng.randint(0, 8))
         sale_row = [sale_id, f"S{sold_at:%y%m%d}-{sale_id:08X}", channel, SaleStatus.COMPLETED, sold_at, total,

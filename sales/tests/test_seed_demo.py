@@ -49,10 +49,9 @@ def test_seed_demo_has_a_realistic_shape():
     by_product = list(SaleLine.objects.values("product").annotate(units=Sum("quantity")).order_by("-units"))
     # long tail: the best seller sells several times the median product
     assert by_product[0]["units"] > 3 * by_product[len(by_product) // 2]["units"]
-    assert (
-        StockLevel.objects.filter(quantity=0).exists()
-        or StockLevel.objects.filter(quantity__lte=F("low_stock_threshold")).exists()
-    )
+    # A few products low or out of stock, as on any day of a real store; not most of the catalog.
+    low = StockLevel.objects.filter(quantity__lte=F("low_stock_threshold")).count()
+    assert 0 < low <= StockLevel.objects.count() // 4
 
 
 def test_seed_demo_is_deterministic_for_a_seed():
