@@ -34,12 +34,14 @@ def metrics_series(
         labels = [store_calendar.day_start(day) for day in bounds]
         aggregate = metrics_aggregate(windows={"range": window}, filters=filters, group=Grouping.LOCAL_DATE)
 
-    buckets = [Metrics() for _ in labels]
+    buckets: list[Metrics | None] = [None] * len(labels)
+    starts = {bound: index for index, bound in enumerate(bounds)}  # a key at an interval's start: most of them
     for key, metrics in aggregate.windows["range"].items():
         # Grouped rows (one per local date or hour), never one per sale.
-        index = bisect_right(bounds, key) - 1
-        buckets[index] = buckets[index] + metrics
-    return labels, buckets, aggregate.newest
+        index = starts[key] if key in starts else bisect_right(bounds, key) - 1
+        found = buckets[index]
+        buckets[index] = metrics if found is None else found + metrics
+    return labels, [Metrics() if metrics is None else metrics for metrics in buckets], aggregate.newest
 
 
 def sales_analytics(*, start_date: date, end_date: date, interval: str, filters: SalesFilters) -> dict:
