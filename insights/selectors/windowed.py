@@ -4,7 +4,7 @@ Every metrics read (from the sale lines, the refund lines or a summary table) is
 a few aggregates of a few columns, once per window, over the rows of any window, optionally
 grouped. Built with the ORM (a Q, a When and a Case, or a RawSQL, under each of up to seven
 aggregates per window, then compiled), such a query cost far more CPU than MariaDB needed to
-answer it: two thirds of the dashboard snapshot's time was the ORM building about twelve of them.
+answer it: half of the dashboard snapshot's time (35 ms) was the ORM building about twelve of them.
 Written here as text, each costs a few dozen string joins; the rows come back converted as the
 ORM would convert each column (`Decimal`, aware `datetime`, `date`, on SQLite too).
 
