@@ -31,7 +31,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Q,
-    QuerySet,
     Value,
     When,
 )
@@ -264,7 +263,8 @@ def lines_newest(windows: Iterable[Window], filters: SalesFilters) -> datetime |
     """The newest sale or refund in any of the windows: the last entry of each time index in range."""
     newest = None
     for table in (_SALE_LINES, _REFUND_LINES):
-        rows = _filtered(table, filters).filter(in_windows(table.time, windows)).order_by(f"-{table.time}")
+        rows = table.model.objects.filter(in_windows(table.time, windows), **_equal(table, filters))
+        rows = rows.order_by(f"-{table.time}")
         newest = _latest(newest, rows.values_list(table.time, flat=True).first())
     return newest
 
@@ -285,13 +285,6 @@ _REFUND_AGGREGATES = {
 
 
 def _rows(table: _Table, windows: Mapping[str, Window], filters: SalesFilters, group: Grouping, aggregates):
-    equal = {}
-    if filters.channel is not None:
-        equal[table.channel] = filters.channel
-    if filters.category is not None:
-        equal[table.category] = filters.category
-    if filters.product is not None:
-        equal[table.product] = filters.product
     key = None
     if group is not Grouping.TOTAL:
         start = min(window[0] for window in windows.values())
@@ -302,7 +295,7 @@ def _rows(table: _Table, windows: Mapping[str, Window], filters: SalesFilters, g
         time_path=table.time,
         windows=list(windows.values()),
         aggregates=aggregates,
-        equal=equal,
+        equal=_equal(table, filters),
         key=key,
         overall={"category_name": WindowedAggregate(MAX, table.category_name)} if group is Grouping.CATEGORY else None,
     )
@@ -316,15 +309,10 @@ def in_windows(field_name: str, windows: Iterable[tuple]) -> Q:
     return condition
 
 
-def _filtered(table: _Table, filters: SalesFilters) -> QuerySet:
-    queryset = table.model.objects.all()
-    if filters.channel is not None:
-        queryset = queryset.filter(**{table.channel: filters.channel})
-    if filters.category is not None:
-        queryset = queryset.filter(**{table.category: filters.category})
-    if filters.product is not None:
-        queryset = queryset.filter(**{table.product: filters.product})
-    return queryset
+def _equal(table: _Table, filters: SalesFilters) -> dict[str, object]:
+    """The filters asked for, as the table's paths and the values they must equal."""
+    paths = {table.channel: filters.channel, table.category: filters.category, table.product: filters.product}
+    return {path: value for path, value in paths.items() if value is not None}
 
 
 def _group_key(table: _Table, group: Grouping, start: datetime, end: datetime):
