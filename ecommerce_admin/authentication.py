@@ -72,10 +72,7 @@ class CachedJWTAuthentication(JWTAuthentication):
             except TokenError:
                 _verified_tokens.pop(raw_token, None)
         token = super().get_validated_token(raw_token)  # raises for a bad or expired token
-        with _lock:
-            if len(_verified_tokens) > MAX_ENTRIES:
-                _verified_tokens.clear()
-            _verified_tokens[raw_token] = token
+        _remember(_verified_tokens, raw_token, token)
         return token
 
     def get_user(self, validated_token):
@@ -86,11 +83,16 @@ class CachedJWTAuthentication(JWTAuthentication):
             return entry.user
         user = super().get_user(validated_token)
         user.get_all_permissions()  # loads the permission caches that travel with the cached user
-        with _lock:
-            if len(_entries) > MAX_ENTRIES:
-                _entries.clear()
-            _entries[user_id] = _Entry(user, version, time.monotonic() + USER_CACHE_SECONDS)
+        _remember(_entries, user_id, _Entry(user, version, time.monotonic() + USER_CACHE_SECONDS))
         return user
+
+
+def _remember(entries: dict, key, value) -> None:
+    """Keep an entry of a process-local cache, which is emptied rather than let grow past MAX_ENTRIES."""
+    with _lock:
+        if len(entries) > MAX_ENTRIES:
+            entries.clear()
+        entries[key] = value
 
 
 def connect_invalidation() -> None:
