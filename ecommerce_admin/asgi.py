@@ -1,10 +1,8 @@
 """The ASGI application daphne serves: Django for HTTP, the dashboard consumer for WebSockets."""
 
-import gc
 import os
 
 from django.core.asgi import get_asgi_application
-from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommerce_admin.settings.base")
 # Set up Django (apps, settings) before anything imports models.
@@ -14,6 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from insights.routing import websocket_urlpatterns  # noqa: E402
 
+from .startup import freeze_loaded_heap  # noqa: E402
 from .ws_auth import JWTAuthMiddlewareStack, browser_origin_validator  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -24,7 +23,4 @@ application = ProtocolTypeRouter(
     }
 )
 
-# As in wsgi.py: what the process loaded stays out of the collector's full passes.
-get_resolver().url_patterns  # noqa: B018
-gc.collect()
-gc.freeze()
+freeze_loaded_heap()
