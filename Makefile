@@ -43,12 +43,12 @@ run: seed superuser ## Install, migrate, seed on first run and serve everything 
 		ecommerce_admin.asgi:application
 
 WS_PORT ?= 8001
-run-prod: install ## Production layout: gunicorn (API, admin) on :8000 and daphne (WebSockets) on :8001 (needs SECRET_KEY)
+run-prod: install ## Production layout: granian (API, admin) on :8000 and daphne (WebSockets) on :8001 (needs SECRET_KEY)
 	@test -n "$$SECRET_KEY" || { echo "make run-prod: set SECRET_KEY (and DATABASE_URL, REDIS_URL, ALLOWED_HOSTS)"; exit 1; }
 	DEBUG=0 $(PY) manage.py migrate --noinput
 	DEBUG=0 $(PY) manage.py collectstatic --noinput -v0
 	DEBUG=0 DASHBOARD_WEBSOCKET_ORIGIN=$${DASHBOARD_WEBSOCKET_ORIGIN:-ws://$(HOST):$(WS_PORT)} bash -c 'trap "kill 0" EXIT; \
-		$(VENV)/bin/gunicorn -c ecommerce_admin/gunicorn.conf.py --bind $(HOST):$(PORT) & \
+		$(PY) -m ecommerce_admin.web --bind $(HOST):$(PORT) & \
 		$(VENV)/bin/daphne -e tcp:port=$(WS_PORT):interface=$(HOST):backlog=2048 ecommerce_admin.asgi:application & \
 		wait'
 

@@ -108,9 +108,7 @@ def prepare_store(env: dict, database: str, args) -> None:
 
 
 def start_server(env: dict, args) -> subprocess.Popen:
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "ecommerce_admin.wsgi:application",
-               "--config", str(ROOT / "ecommerce_admin" / "gunicorn.conf.py"),
-               "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers)]  # fmt: skip
+    command = [PYTHON, "-m", "ecommerce_admin.web", "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers)]
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     for _ in range(100):
         try:
@@ -324,7 +322,7 @@ def print_table(results: list[dict], args, database: str) -> None:
     cache = "analytics answers cached" if cache_seconds != "0" else "analytics cache off (every answer computed)"
     print()
     print(f"{args.lines:,} sale lines ({database}), {args.connections} connections, {args.duration} s each, "
-          f"gunicorn {args.workers} workers, DEBUG off, JWT, {cache}")  # fmt: skip
+          f"granian {args.workers} workers, DEBUG off, JWT, {cache}")  # fmt: skip
     print()
     print("| endpoint | req/s | p50 ms | p99 ms | non-2xx |")
     print("|---|---:|---:|---:|---:|")

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from decimal import Decimal
+from email.message import Message
 from http import HTTPStatus
 from io import StringIO
 from pathlib import Path
@@ -48,7 +49,7 @@ def db_proxy():
 
 @pytest.fixture
 def app_server(db_proxy):
-    """The app served by gunicorn (1 worker, 8 threads) in a process of its own, its database behind db_proxy.
+    """The app served as `make run-prod` serves it (1 worker, 8 threads), its database behind db_proxy.
 
     A real server, because the test client leaves out what recovery depends on: Django's
     close_old_connections and health checks at the start and end of every request.
@@ -63,8 +64,8 @@ def app_server(db_proxy):
         "REDIS_URL": "",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "ecommerce_admin.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "8", "--timeout", "60", "--log-level", "warning"],
+        [sys.executable, "-m", "ecommerce_admin.web", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+         "--threads", "8"],
         cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -92,7 +93,7 @@ class Api:
     def __init__(self, base: str, token: str) -> None:
         self.base, self.token = base, token
 
-    def __call__(self, method: str, path: str, body: dict | None = None, **headers: str) -> tuple[int, dict, dict]:
+    def __call__(self, method: str, path: str, body: dict | None = None, **headers: str) -> tuple[int, dict, Message]:
         data = json.dumps(body).encode() if body is not None else None
         request = Request(
             self.base + path,
@@ -102,9 +103,9 @@ class Api:
         )
         try:
             with urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read() or b"{}"), dict(response.headers)
+                return response.status, json.loads(response.read() or b"{}"), response.headers
         except HTTPError as error:
-            return error.code, json.loads(error.read() or b"{}"), dict(error.headers)
+            return error.code, json.loads(error.read() or b"{}"), error.headers
 
 
 @pytest.fixture
@@ -138,7 +139,7 @@ def integrity_report() -> str:
 UNAVAILABLE = {"detail": "The database is unavailable; retry shortly.", "code": "service_unavailable"}
 
 
-def assert_unavailable(status: int, body: dict, headers: dict) -> None:
+def assert_unavailable(status: int, body: dict, headers: Message) -> None:
     assert (status, body) == (HTTPStatus.SERVICE_UNAVAILABLE, UNAVAILABLE)
     assert headers["Retry-After"] == "1"
 
