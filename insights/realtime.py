@@ -250,7 +250,7 @@ class DashboardBroadcaster:
                 started = time.monotonic()
                 snapshot = self.compute()
                 self._last_computation_seconds = time.monotonic() - started
-                snapshot_seen(snapshot)
+                snapshot_seen(snapshot, computed_from=started)
                 self._send({"type": DASHBOARD_UPDATE, "data": snapshot})
             except Exception:  # the write committed; the next round sends a complete snapshot again
                 self.failures += 1
@@ -456,6 +456,7 @@ class DashboardHub:
                     self._layer, self._channel = layer, await layer.new_channel()
                     await layer.group_add(DASHBOARD_GROUP, self._channel)
                     self._task = asyncio.get_running_loop().create_task(self._pump(layer, self._channel))
+                    _listening_started()
         except BaseException:
             self.members.pop(member, None)
             raise
@@ -479,6 +480,8 @@ class DashboardHub:
     async def _unsubscribe(self) -> None:
         task, layer, channel = self._task, self._layer, self._channel
         self._task = self._layer = self._channel = None
+        if task is not None:
+            _listening_stopped()
         if task is not None:
             task.cancel()  # the pub/sub layer unsubscribes the channel when its receive is cancelled
             await asyncio.gather(task, return_exceptions=True)
@@ -555,18 +558,42 @@ SNAPSHOT_REUSE_SECONDS = 2.0
 
 _snapshots_in_flight: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
 _latest_snapshot: tuple[float, dict[str, Any]] | None = None
+# Since when (monotonic) this process's hub has been subscribed to the group without a break; None
+# while it is not. Only then do other processes' writes reach it, as updates that replace a snapshot.
+_listening_since: float | None = None
 
 
-def snapshot_seen(snapshot: dict[str, Any]) -> None:
-    """Remember the newest snapshot this process computed or received from the group."""
+def snapshot_seen(snapshot: dict[str, Any], *, computed_from: float | None = None) -> None:
+    """Remember the newest snapshot this process computed (from the instant `computed_from`) or received.
+
+    One computed here is kept for reuse only if it started while the hub was listening: a write
+    of another process that committed before the hub subscribed was pushed to nobody here, and
+    the snapshot may not hold it either. One received from the group came through the hub, which
+    is listening, so any write after it will come the same way.
+    """
     global _latest_snapshot
+    if computed_from is not None and (_listening_since is None or computed_from < _listening_since):
+        return
     _latest_snapshot = (time.monotonic(), snapshot)
 
 
 def snapshot_seen_reset() -> None:
-    """Forget the remembered snapshot (tests, whose database changes under it)."""
+    """Forget the remembered snapshot (when the hub stops listening; tests, whose database changes under it)."""
     global _latest_snapshot
     _latest_snapshot = None
+
+
+def _listening_started() -> None:
+    global _listening_since
+    if _listening_since is None:
+        _listening_since = time.monotonic()
+
+
+def _listening_stopped() -> None:
+    """The hub left the group: updates no longer arrive, so the remembered snapshot may fall behind unseen."""
+    global _listening_since
+    _listening_since = None
+    snapshot_seen_reset()
 
 
 async def snapshot_for_client(*, fresh: bool = False) -> dict[str, Any]:
@@ -599,8 +626,9 @@ async def snapshot_for_client(*, fresh: bool = False) -> dict[str, Any]:
 
 
 def _compute_and_remember() -> dict[str, Any]:
+    started = time.monotonic()
     snapshot = broadcaster.compute()
-    snapshot_seen(snapshot)
+    snapshot_seen(snapshot, computed_from=started)
     return snapshot
 
 

@@ -430,6 +430,34 @@ async def test_a_connecting_client_reuses_a_fresh_snapshot_and_refresh_recompute
     await second.disconnect()
 
 
+async def test_a_client_connecting_after_the_last_one_left_gets_a_fresh_snapshot(broadcaster, token, monkeypatch):
+    """With nobody connected the process stops listening to the group, so other processes' writes no
+    longer replace its snapshot: the one it remembers may miss them, however recent."""
+    computations = []
+    compute = broadcaster.compute
+    monkeypatch.setattr(broadcaster, "compute", lambda: computations.append(1) or compute())
+    first = communicator(f"/ws/dashboard/?token={token}")
+    await connect_with_snapshot(first)
+    await first.disconnect()
+    second = communicator(f"/ws/dashboard/?token={token}")
+    await connect_with_snapshot(second)
+    assert len(computations) == 2
+    await second.disconnect()
+
+
+async def test_a_snapshot_computed_while_nobody_listened_is_not_handed_to_a_client(broadcaster, token, monkeypatch):
+    from insights import realtime
+
+    await database_sync_to_async(realtime._compute_and_remember)()  # a round of this process, nobody connected
+    computations = []
+    compute = broadcaster.compute
+    monkeypatch.setattr(broadcaster, "compute", lambda: computations.append(1) or compute())
+    client = communicator(f"/ws/dashboard/?token={token}")
+    await connect_with_snapshot(client)
+    assert len(computations) == 1
+    await client.disconnect()
+
+
 async def test_clients_of_a_process_share_one_subscription_to_the_group(broadcaster, token):
     from channels.layers import get_channel_layer
 
