@@ -87,9 +87,10 @@ _TIMESTAMP = serializers.DateTimeField(read_only=True)
 def sale_data(sale: Sale) -> dict[str, Any]:
     """Render a sale exactly as SaleSerializer does, from the objects in memory.
 
-    The answer to recording a sale: reading the sale back and building a ModelSerializer's fields
-    cost more than writing it did. `sale.lines.all()` is what the service left in the prefetch
-    cache (or one query for a replayed sale). tests/test_api.py holds both renderings equal.
+    Every read of sales through the API, and the answer to recording one: building a
+    ModelSerializer's fields cost more than writing the sale did, and twice the rest of a page of
+    50. `sale.lines.all()` is what the service left in the prefetch cache, or what the selector
+    prefetched (one query for a replayed sale). tests/test_api.py holds both renderings equal.
     """
     money, timestamp = _MONEY.to_representation, _TIMESTAMP.to_representation
     return {

@@ -215,6 +215,27 @@ def test_sale_create_answers_what_the_sale_detail_answers(seller):
         )
 
 
+def test_sale_list_and_detail_answer_what_sale_serializer_renders(client_as):
+    """Both are rendered by sale_data; SaleSerializer (the schema's) stays the definition."""
+    kitchen = CategoryFactory(name="Kitchen")
+    kettle = ProductFactory(category=kitchen, price=Decimal("30.00"), initial_stock=20)
+    loose = ProductFactory(category=CategoryFactory(name="Garden"), price=Decimal("0.99"), initial_stock=20)
+    sell((kettle, 2), (loose, 3), customer_email="a@example.com", note="gift", channel="pos")
+    refunded = sell((kettle, 1), (loose, 1))
+    client = client_as("sales.view_sale", "sales.add_refund")
+    line = refunded.lines.order_by("id").first()
+    refund = client.post(f"/api/v1/sales/{refunded.pk}/refunds/", {"lines": [{"line": line.pk, "quantity": 1}]})
+    assert refund.status_code == HTTPStatus.CREATED, refund.json()
+    expected = json.loads(json.dumps(SaleSerializer(selectors.sale_list().order_by("-sold_at", "-id"), many=True).data))
+
+    listed = client.get("/api/v1/sales/").json()["results"]
+    details = [client.get(f"/api/v1/sales/{row['id']}/").json() for row in listed]
+
+    assert listed == expected
+    assert details == expected
+    assert {row["status"] for row in listed} == {"completed", "partially_refunded"}
+
+
 def test_sale_create_reads_nothing_back_after_writing(seller):
     product = ProductFactory(initial_stock=5)
 
