@@ -51,7 +51,8 @@ class SaleViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retriev
     # lines cost twice the rest of the request.
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([sale_data(sale) for sale in page])
+        lines = selectors.lines_of_sales(page)
+        return self.get_paginated_response([sale_data(sale, lines=lines[sale.pk]) for sale in page])
 
     def retrieve(self, request, *args, **kwargs):
         return Response(sale_data(self.get_object()))
