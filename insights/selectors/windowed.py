@@ -92,6 +92,7 @@ def windowed_rows(
     if key is not None:
         sql += f" GROUP BY {key_sql}"
         params += key_params
+    converters = [(name, functions, expression) for name, (functions, expression) in converters if functions]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [description[0] for description in cursor.description]
@@ -177,7 +178,7 @@ def _count(value, expression, connection) -> int:
 
 
 def _converted(row: dict, converters: list) -> dict:
-    for name, (functions, expression) in converters:
+    for name, functions, expression in converters:  # only the columns that have any
         value = row[name]
         for function in functions:
             value = function(value, expression, connection)
