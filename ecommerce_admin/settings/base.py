@@ -109,7 +109,10 @@ DATABASE_URL = env.str("DATABASE_URL", default=SQLITE_DEFAULT_URL)
 def _database_from_url(url: str) -> dict:
     database = environ.Env.db_url_config(url)
     if database["ENGINE"] == "django.db.backends.mysql":
+        from ecommerce_admin.mysql_conversions import CONVERSIONS
+
         database["OPTIONS"] = {
+            "conv": CONVERSIONS,
             "charset": "utf8mb4",
             "init_command": (
                 "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO',"
