@@ -4,13 +4,14 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ecommerce_admin.answer_cache import cached_answer, request_key
 from ecommerce_admin.pagination import PageNumberPagination
 from ecommerce_admin.permissions import CanViewSales, permission_required
+from ecommerce_admin.renderers import ORJSONRenderer
 
 from . import selectors, serializers
 from .renderers import CSVRenderer, flatten
@@ -72,7 +73,7 @@ def documented(*, query=None, response, description: str, extra_parameters=()):
 class CsvMixin:
     """JSON or CSV; errors stay JSON even when CSV was asked for, so a client can read them."""
 
-    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer]
+    renderer_classes = [ORJSONRenderer, BrowsableAPIRenderer, CSVRenderer]
     csv_name = "report"
     csv_columns: tuple[str, ...] = ()
 
@@ -85,8 +86,8 @@ class CsvMixin:
         if (response.status_code >= 400 or request.method == "OPTIONS") and isinstance(
             getattr(response, "accepted_renderer", None), CSVRenderer
         ):
-            response.accepted_renderer = JSONRenderer()
-            response.accepted_media_type = JSONRenderer.media_type
+            response.accepted_renderer = ORJSONRenderer()
+            response.accepted_media_type = ORJSONRenderer.media_type
         data = getattr(response, "data", None)
         if isinstance(data, dict) and data.get("data_as_of"):
             response["X-Data-As-Of"] = data["data_as_of"]

@@ -8,6 +8,7 @@ from http import HTTPStatus
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
 
 from catalog import services as catalog_services
 from catalog.tests.factories import CategoryFactory, ProductFactory
@@ -340,6 +341,20 @@ def test_leap_february_has_29_days_and_compares_with_the_28th_a_year_before(anal
     yearly = analyst.get("/api/v1/sales/revenue/comparison/", {"period": "day", "compare": "previous_year"}).json()
     assert yearly["previous"]["start"] == "2027-02-27T11:00:00Z"
     assert (yearly["current"]["units"], yearly["previous"]["units"], yearly["change"]["units_pct"]) == (2, 1, "100.00")
+
+
+@pytest.mark.parametrize("url", [url for url, _ in ALL_ROUTES])
+def test_every_report_renders_the_json_drf_would(client_as, boundary_store, url):
+    """The reports render with orjson; the bytes must be JSONRenderer's (DRF's encoder, compact, UTF-8)."""
+    boundary_store["p"].name = "Plume \u00e9crite \u2014 \U0001f58b"
+    boundary_store["p"].save()
+    client = client_as("sales.view_sale", "inventory.view_stocklevel")
+    params = {"start_date": "2026-11-01", "end_date": "2026-11-24"} if url.startswith("/api/v1/sales/") else {}
+    if url == "/api/v1/sales/analytics/":
+        params["interval"] = "hour"
+    response = client.get(url, params)
+    assert response.status_code == HTTPStatus.OK
+    assert response.content == JSONRenderer().render(response.data)
 
 
 # --- CSV ------------------------------------------------------------------------------------------------
