@@ -1,5 +1,8 @@
 """Cached analytics answers: reused while the data is unchanged, retired by every kind of write."""
 
+import hashlib
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -120,6 +123,67 @@ def test_a_write_retires_answers_before_and_again_after_its_commit(django_captur
         assert during > before
     # ...which the commit retires.
     assert cache.get(answer_cache.VERSION_KEY) > during
+
+
+class SlowComputation:
+    def __init__(self, seconds: float, fail_first: bool = False) -> None:
+        self.seconds, self.fail_first, self.calls = seconds, fail_first, 0
+        self.lock = threading.Lock()
+
+    def __call__(self) -> dict:
+        with self.lock:
+            self.calls += 1
+            call = self.calls
+        time.sleep(self.seconds)
+        if self.fail_first and call == 1:
+            raise RuntimeError("the database went away")
+        return {"answer": 42}
+
+
+def ask_together(key: str, compute, askers: int = 4) -> list:
+    """`askers` threads asking the same question at once; what each got (or raised)."""
+    results: list = [None] * askers
+
+    def ask(index: int) -> None:
+        try:
+            results[index] = answer_cache.cached_answer(key, compute)
+        except Exception as error:  # noqa: BLE001  (the test looks at what each asker got)
+            results[index] = error
+
+    threads = [threading.Thread(target=ask, args=(index,)) for index in range(askers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_askers_of_a_missing_answer_wait_for_the_one_computing_it():
+    answer_cache.answers_changed()
+    compute = SlowComputation(0.3)
+    assert ask_together("same question", compute) == [{"answer": 42}] * 4
+    assert compute.calls == 1
+
+
+def test_a_failed_computation_leaves_the_waiters_to_compute_it():
+    answer_cache.answers_changed()
+    compute = SlowComputation(0.2, fail_first=True)
+    started = time.monotonic()
+    results = ask_together("failing question", compute)
+    assert sum(isinstance(result, RuntimeError) for result in results) == 1
+    assert results.count({"answer": 42}) == 3
+    assert time.monotonic() - started < answer_cache.WAIT_FOR_ANSWER_SECONDS
+
+
+def test_a_waiter_computes_the_answer_itself_when_the_other_one_takes_too_long(monkeypatch):
+    answer_cache.answers_changed()
+    monkeypatch.setattr(answer_cache, "WAIT_FOR_ANSWER_SECONDS", 0.2)
+    version = cache.get(answer_cache.VERSION_KEY)
+    entry_key = answer_cache.ENTRY_PREFIX + hashlib.blake2b(b"stuck question", digest_size=16).hexdigest()
+    cache.add(f"{answer_cache.LOCK_PREFIX}{entry_key}:{version}", 1, timeout=30)  # a worker that never finishes
+    compute = SlowComputation(0)
+    assert answer_cache.cached_answer("stuck question", compute) == {"answer": 42}
+    assert compute.calls == 1
 
 
 def test_answers_about_now_are_reused_only_briefly(analyst, shop, freeze, settings):
