@@ -3,13 +3,16 @@
     python bench/http_bench.py [--lines 1000000] [--database NAME] [--connections 8] [--duration 10]
                                [--only "top products,dashboard"] [--floors]
     ANALYTICS_CACHE_SECONDS=0 python bench/http_bench.py ...   # every analytics answer computed
+    python bench/http_bench.py --sales-per-second 2 ...          # reads while a store sells
 
 Seeds a store of the asked size in its own database (once; reused while the size matches),
 starts the server layout of `make run-prod` with DEBUG off, takes a JWT, then runs wrk against
 each endpoint and prints throughput and latency percentiles as a Markdown table. The sale
 recording run posts 3-line sales of well-stocked products with 16 connections and checks
 afterwards that nothing oversold and the ledger still sums to the stock. With --floors it also
-times the floor SQL: the plain GROUP BY over a year of lines, and the summary reads.
+times the floor SQL: the plain GROUP BY over a year of lines, and the summary reads. With
+--sales-per-second N, one more client records a 1-line sale N times a second during every read
+run: each sale retires the cached answers, as in a store that is selling.
 """
 
 import argparse
@@ -21,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from datetime import date, timedelta
@@ -44,6 +48,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "4")))
     parser.add_argument("--only", default="", help="comma-separated endpoint names to run")
     parser.add_argument("--floors", action="store_true", help="also time the floor SQL of the analytics")
+    parser.add_argument("--sales-per-second", type=float, default=0, help="record sales during the read runs")
     args = parser.parse_args()
 
     if not shutil.which("wrk"):
@@ -184,9 +189,43 @@ def run_endpoints(args, token: str, env: dict) -> list[dict]:
         url = f"http://127.0.0.1:{args.port}{path.format(product=product)}"
         check = urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"}))
         assert check.status == 200, (name, check.status)
-        results.append({"name": name, "path": path.format(product=product), **wrk(args, url, token)})
-        report(results[-1])
+        with SalesMeanwhile(args, token, product) as sales:
+            results.append({"name": name, "path": path.format(product=product), **wrk(args, url, token)})
+        report(results[-1], f" while {sales.recorded} sales were recorded" if args.sales_per_second else "")
     return results
+
+
+class SalesMeanwhile:
+    """A client recording a 1-line sale `args.sales_per_second` times a second, while the block runs."""
+
+    def __init__(self, args, token: str, product: str) -> None:
+        self.gap = 1 / args.sales_per_second if args.sales_per_second else None
+        self.request = urllib.request.Request(
+            f"http://127.0.0.1:{args.port}/api/v1/sales/",
+            data=json.dumps({"lines": [{"product": int(product), "quantity": 1}]}).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        self.recorded = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.sell, daemon=True)
+
+    def sell(self) -> None:
+        next_sale = time.monotonic()
+        while not self.stop.wait(max(0.0, next_sale - time.monotonic())):
+            with urllib.request.urlopen(self.request) as response:
+                assert response.status == 201, response.status
+            self.recorded += 1
+            next_sale += self.gap
+
+    def __enter__(self) -> "SalesMeanwhile":
+        if self.gap:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        if self.gap:
+            self.thread.join()
 
 
 def run_sales(args, token: str, env: dict) -> dict:
@@ -320,6 +359,8 @@ def print_floors(database: str) -> None:
 def print_table(results: list[dict], args, database: str) -> None:
     cache_seconds = os.environ.get("ANALYTICS_CACHE_SECONDS", "600")
     cache = "analytics answers cached" if cache_seconds != "0" else "analytics cache off (every answer computed)"
+    if args.sales_per_second:
+        cache += f", {args.sales_per_second:g} sales/s recorded during each read run"
     print()
     print(f"{args.lines:,} sale lines ({database}), {args.connections} connections, {args.duration} s each, "
           f"granian {args.workers} workers, DEBUG off, JWT, {cache}")  # fmt: skip
