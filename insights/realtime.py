@@ -482,7 +482,6 @@ class DashboardHub:
         self._task = self._layer = self._channel = None
         if task is not None:
             _listening_stopped()
-        if task is not None:
             task.cancel()  # the pub/sub layer unsubscribes the channel when its receive is cancelled
             await asyncio.gather(task, return_exceptions=True)
         if layer is not None and channel is not None:
