@@ -1,3 +1,4 @@
+import json
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -7,8 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.tests.factories import CategoryFactory, ProductFactory
-from inventory import services
+from inventory import selectors, services
 from inventory.models import MovementReason, StockLevel, StockMovement
+from inventory.serializers import StockMovementSerializer
 
 pytestmark = pytest.mark.django_db
 
@@ -202,6 +204,25 @@ def test_ledger_lists_newest_first_with_filters(client_as):
     today = timezone.now().date().isoformat()
     assert len(client.get(f"/api/v1/inventory/changes/?start_date={today}&end_date={today}").json()["results"]) == 4
     assert client.get("/api/v1/inventory/changes/?reason=bogus").status_code == HTTPStatus.BAD_REQUEST
+
+
+def test_ledger_pages_answer_what_the_movement_serializer_renders(client_as, make_user):
+    """Both ledger routes render with movement_data; StockMovementSerializer (the schema's) stays the definition.
+
+    sales/tests/test_api.py checks the same for the rows of a sale and of its refund."""
+    product = ProductFactory(initial_stock=10)
+    clerk = make_user()
+    note = "dropped — «fragile»"
+    services.stock_adjust(product=product, delta=-2, reason=MovementReason.DAMAGE, actor=clerk, note=note)
+    services.stock_adjust(product=product, delta=5, reason=MovementReason.RESTOCK)
+    client = client_as("inventory.view_stockmovement")
+    expected = json.loads(json.dumps(StockMovementSerializer(selectors.movement_list(), many=True).data))
+
+    assert client.get("/api/v1/inventory/changes/").json()["results"] == expected
+    assert client.get(f"/api/v1/inventory/changes/{product.pk}/").json()["results"] == expected
+    assert [row["reason"] for row in expected] == ["restock", "damage", "initial"]
+    assert expected[1]["actor"] == clerk.pk
+    assert expected[1]["note"] == note
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete", "post"])

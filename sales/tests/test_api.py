@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from inventory.models import StockLevel, StockMovement
+from inventory.selectors import movement_list
+from inventory.serializers import StockMovementSerializer
 from sales import selectors
 from sales.models import Refund, Sale
 from sales.serializers import SaleSerializer
@@ -234,6 +236,21 @@ def test_sale_list_and_detail_answer_what_sale_serializer_renders(client_as):
     assert listed == expected
     assert details == expected
     assert {row["status"] for row in listed} == {"completed", "partially_refunded"}
+
+
+def test_the_ledger_rows_of_a_sale_and_its_refund_render_as_the_movement_serializer(client_as):
+    product = ProductFactory(initial_stock=10)
+    sale = sell((product, 3))
+    client = client_as("inventory.view_stockmovement", "sales.view_sale", "sales.add_refund")
+    line = sale.lines.get()
+    refunded = client.post(f"/api/v1/sales/{sale.pk}/refunds/", {"lines": [{"line": line.pk, "quantity": 1}]})
+    assert refunded.status_code == HTTPStatus.CREATED
+    expected = json.loads(json.dumps(StockMovementSerializer(movement_list(), many=True).data))
+
+    assert client.get("/api/v1/inventory/changes/").json()["results"] == expected
+    assert [(row["reason"], row["sale"], row["refund"]) for row in expected] == [
+        ("refund", None, refunded.json()["id"]), ("sale", sale.pk, None), ("initial", None, None),
+    ]  # fmt: skip
 
 
 def test_sale_create_reads_nothing_back_after_writing(seller):
