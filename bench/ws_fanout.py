@@ -6,7 +6,7 @@
 Needs MariaDB and Redis (DATABASE_URL, default mysql://root@127.0.0.1:3306/shopdesk_ws_bench,
 created, migrated and seeded with --lines sale lines if it has fewer; REDIS_URL, default
 redis://127.0.0.1:6379/0). It starts one daphne process serving the project on the Redis pub/sub
-layer, and one writer process: a Django process like a gunicorn worker, that records real sales
+layer, and one writer process: a Django process like an API server worker, that records real sales
 with `sales.services.sale_record` and pushes them to the dashboards the production way (on
 commit, its broadcaster thread, Redis). Then:
 
@@ -243,7 +243,7 @@ def _writer() -> None:
     "computations" with the seconds each snapshot computation of the broadcaster took since the last ask."""
     from django.db import transaction
 
-    # Start as a gunicorn worker does: wsgi.py sets Django up, imports every view and freezes the heap.
+    # Start as an API server worker does: wsgi.py sets Django up, imports every view and freezes the heap.
     import ecommerce_admin.wsgi  # noqa: F401
     from catalog.models import Product
     from insights import realtime

@@ -21,7 +21,7 @@ The path of a write to the screens:
    it encodes each message's frames once and writes the same text to every client of the process.
 
 Why a thread and not an asyncio timer: writes are committed in sync code (DRF views that daphne
-runs in a worker thread, `manage.py` commands, gunicorn workers), where there is often no running
+runs in a worker thread, `manage.py` commands, the API server's workers), where there is often no running
 event loop to schedule a timer on. A small daemon thread works the same in all of them. On exit an
 `atexit` hook sends what is still pending, so a `manage.py` command that records a sale and exits
 at once still reaches the clients of the servers.
@@ -221,7 +221,7 @@ class DashboardBroadcaster:
     def run_round(self, *, periodic: bool, at_exit: bool = False) -> None:
         """Send what is pending: queued events, then one freshly computed snapshot.
 
-        Several writing processes (gunicorn workers) each notified of their own writes would each
+        Several writing processes (the API server's workers) each notified of their own writes would each
         compute the same snapshot: one claim per debounce window, shared through the cache, lets
         one of them compute it. The others send their events and try again when the window ends,
         since the claimant may have started computing before their write committed.
@@ -352,7 +352,7 @@ class DashboardBroadcaster:
             return self._send_loop
 
     def after_fork(self) -> None:
-        """In a forked child (gunicorn, multiprocessing) start clean: no thread, nothing pending."""
+        """In a forked child (the API server's workers, multiprocessing) start clean: no thread, nothing pending."""
         compute = self.compute
         self._reset_state()
         self.compute = compute

@@ -351,7 +351,7 @@ async def test_hub_encodes_each_frame_once_and_holds_them_for_a_member_not_ready
 
 
 def test_writing_processes_share_one_snapshot_per_window_and_none_misses_its_write(redis_layer):
-    """Two broadcasters sharing a cache (two gunicorn workers): their writes at the same moment cost one
+    """Two broadcasters sharing a cache (two API server workers): their writes at the same moment cost one
     snapshot, then one more after the window, which surely covers the write of the one that waited."""
     first, second = CountingCompute(), CountingCompute()
     processes = [
