@@ -50,8 +50,10 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+import redis
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections
 
@@ -232,8 +234,10 @@ class DashboardBroadcaster:
                 sales, self._sales = list(self._sales), deque(maxlen=MAX_SALE_EVENTS_PER_ROUND)
                 dropped, self._dropped_sales = self._dropped_sales, 0
                 stock, self._stock = self._stock, []
-                audience = self._has_audience()
-            if not audience or not (dirty or (periodic and self._claim_periodic_slot())):
+                local_clients = self._local_clients
+            if not (dirty or periodic) or not self._has_audience(local_clients):
+                return
+            if not dirty and not self._claim_periodic_slot():
                 return
             self.rounds += 1
             if dropped:
@@ -278,12 +282,15 @@ class DashboardBroadcaster:
         if pending:
             self.run_round(periodic=False, at_exit=True)
 
-    def _has_audience(self) -> bool:
+    def _has_audience(self, local_clients: int) -> bool:
+        """Whether any dashboard could receive this round: nothing is computed for nobody."""
         layer = get_channel_layer()
         if layer is None:
             return False
-        # An in-memory layer only reaches this process: with no client here, nobody would read it.
-        return not isinstance(layer, InMemoryChannelLayer) or self._local_clients > 0
+        if isinstance(layer, InMemoryChannelLayer):  # it only reaches this process's own clients
+            return local_clients > 0
+        listeners = dashboard_listeners()
+        return listeners is None or listeners > 0
 
     def window(self) -> float:
         """The least time between two rounds: the debounce, or more while snapshots are slow.
@@ -356,6 +363,37 @@ class DashboardBroadcaster:
         compute = self.compute
         self._reset_state()
         self.compute = compute
+
+
+_listener_counters: dict[str, redis.Redis] = {}
+
+
+def dashboard_listeners() -> int | None:
+    """How many server processes listen to the dashboard group now; None where the layer cannot tell.
+
+    On the Redis pub/sub layer a process with dashboards open subscribes its hub, once, to the
+    group's pub/sub channel, and Redis counts the subscribers (`PUBSUB NUMSUB`). A writing process
+    with nobody listening skips its round: a dashboard that connects later joins the group first,
+    then computes its own snapshot, which holds every write committed before.
+    """
+    config = settings.CHANNEL_LAYERS.get("default", {})
+    hosts = config.get("CONFIG", {}).get("hosts") or []
+    if config.get("BACKEND") != "channels_redis.pubsub.RedisPubSubChannelLayer" or len(hosts) != 1:
+        return None
+    if not isinstance(hosts[0], str):
+        return None
+    # channels_redis's name for a group's channel; tests/test_realtime.py checks it against a real hub.
+    channel = f"{config['CONFIG'].get('prefix', 'asgi')}__group__{DASHBOARD_GROUP}"
+    try:
+        client = _listener_counters.get(hosts[0])
+        if client is None:
+            client = _listener_counters.setdefault(
+                hosts[0], redis.Redis.from_url(hosts[0], socket_timeout=0.5, socket_connect_timeout=0.5)
+            )
+        [(_, count)] = client.pubsub_numsub(channel)
+    except redis.RedisError:  # Redis away: the round goes ahead, and its send fails and is logged
+        return None
+    return int(count)
 
 
 def _serve_sends(loop: asyncio.AbstractEventLoop) -> None:

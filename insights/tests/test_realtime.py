@@ -109,6 +109,41 @@ def test_in_memory_layer_without_local_clients_computes_nothing(settings):
     assert compute.calls == 0
 
 
+def test_with_nobody_listening_a_writing_process_computes_nothing(settings):
+    settings.CHANNEL_LAYERS = redis_layer_settings()  # no server has dashboards open
+    compute = CountingCompute()
+    subject = realtime.DashboardBroadcaster(periodic=None, compute=compute)
+    subject.notify(sale={"id": 1})
+    subject.run_round(periodic=False)
+    subject.stop()
+    assert compute.calls == 0
+    assert not subject.pending()
+
+
+@pytest.mark.redis
+def test_with_redis_away_the_round_goes_ahead(settings, private_redis):
+    settings.CHANNEL_LAYERS = redis_layer_settings(private_redis.url)
+    private_redis.stop()
+    assert realtime.dashboard_listeners() is None  # unknown: the round is sent, and its failure logged
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_listeners_are_the_servers_whose_hub_has_joined_the_group(settings, broadcaster, make_user):
+    """The count comes from Redis under channels_redis's name for the group's channel: a real hub must show in it."""
+    settings.CHANNEL_LAYERS = redis_layer_settings()
+    token = str(AccessToken.for_user(await database_sync_to_async(make_user)("sales.view_sale")))
+    assert await database_sync_to_async(realtime.dashboard_listeners)() == 0
+    clients = [communicator(f"/ws/dashboard/?token={token}") for _ in range(2)]
+    for client in clients:
+        await connect_with_snapshot(client)
+    assert await database_sync_to_async(realtime.dashboard_listeners)() == 1  # one hub per process
+    for client in clients:
+        await client.disconnect()
+    await settle()
+    assert await database_sync_to_async(realtime.dashboard_listeners)() == 0
+
+
 def test_after_fork_forgets_the_parents_thread_and_pending_work(redis_layer):
     compute = CountingCompute()
     subject = realtime.DashboardBroadcaster(periodic=None, gather=60, compute=compute)

@@ -9,11 +9,13 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
 
 import pytest
+import redis
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
@@ -39,9 +41,28 @@ def redis_layer_settings(url: str = TEST_REDIS_URL, prefix: str | None = None) -
 
 @pytest.fixture(name="redis_layer")
 def redis_layer_fixture(settings):
-    """Use the Redis pub/sub channel layer (the production one) with a prefix of this test's own."""
+    """Use the Redis pub/sub channel layer (the production one) with a prefix of this test's own.
+
+    A stand-in for a server with dashboards open listens to the group meanwhile: with nobody
+    listening, writing processes compute and send nothing (`realtime.dashboard_listeners`).
+    """
     settings.CHANNEL_LAYERS = redis_layer_settings()
-    return settings.CHANNEL_LAYERS
+    with listening_server(settings.CHANNEL_LAYERS):
+        yield settings.CHANNEL_LAYERS
+
+
+@contextmanager
+def listening_server(layers: dict[str, Any]) -> Iterator[None]:
+    """A subscriber to the dashboard group's pub/sub channel, as a server's hub is while it has clients."""
+    config = layers["default"]["CONFIG"]
+    client = redis.Redis.from_url(config["hosts"][0])
+    subscriber = client.pubsub()
+    subscriber.subscribe(f"{config['prefix']}__group__{realtime.DASHBOARD_GROUP}")
+    try:
+        yield
+    finally:
+        subscriber.close()
+        client.close()
 
 
 @pytest.fixture(name="broadcaster")
