@@ -80,6 +80,8 @@ PERIODIC_CACHE_KEY = "insights:dashboard:periodic:{period}:{slot}"
 SNAPSHOT_CLAIM_KEY = "insights:dashboard:snapshot-claim"
 # A round waits at least this many times the last snapshot's computation after the previous one.
 SNAPSHOT_CPU_SHARE_INVERSE = 4
+# How long a count that found dashboards listening stands before the next round asks Redis again.
+LISTENERS_RECOUNT_SECONDS = 5.0
 
 
 def dashboard_snapshot_json() -> dict[str, Any]:
@@ -122,6 +124,7 @@ class DashboardBroadcaster:
         self._last_computation_seconds = 0.0
         self._thread: threading.Thread | None = None
         self._local_clients = 0
+        self._listened_at = float("-inf")  # monotonic: when a count of listeners last found some
         self._server_loop: asyncio.AbstractEventLoop | None = None
         self._send_loop: asyncio.AbstractEventLoop | None = None
         # Counters, for tests and for anyone who looks at a live process.
@@ -289,7 +292,13 @@ class DashboardBroadcaster:
             return False
         if isinstance(layer, InMemoryChannelLayer):  # it only reaches this process's own clients
             return local_clients > 0
+        # Someone listened a moment ago: go without asking again (a round for nobody costs only CPU).
+        # A count of none is never reused: a dashboard that joins right after must get the next round.
+        if time.monotonic() - self._listened_at < LISTENERS_RECOUNT_SECONDS:
+            return True
         listeners = dashboard_listeners()
+        if listeners:
+            self._listened_at = time.monotonic()
         return listeners is None or listeners > 0
 
     def window(self) -> float:

@@ -120,6 +120,21 @@ def test_with_nobody_listening_a_writing_process_computes_nothing(settings):
     assert not subject.pending()
 
 
+def test_listeners_once_found_stand_for_a_while_but_none_found_is_asked_again(settings, monkeypatch):
+    settings.CHANNEL_LAYERS = redis_layer_settings()
+    counts = iter([0, 2, 0])
+    asked = []
+    monkeypatch.setattr(realtime, "dashboard_listeners", lambda: asked.append(1) or next(counts))
+    subject = realtime.DashboardBroadcaster(periodic=None, compute=CountingCompute())
+    assert not subject._has_audience(0)
+    assert subject._has_audience(0)  # asked again after none: 2
+    assert subject._has_audience(0)  # not asked: 2 stands
+    assert len(asked) == 2
+    subject._listened_at -= realtime.LISTENERS_RECOUNT_SECONDS
+    assert not subject._has_audience(0)
+    assert len(asked) == 3
+
+
 @pytest.mark.redis
 def test_with_redis_away_the_round_goes_ahead(settings, private_redis):
     settings.CHANNEL_LAYERS = redis_layer_settings(private_redis.url)
