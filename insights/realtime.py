@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import functools
 import json
 import logging
 import os
@@ -374,7 +375,15 @@ class DashboardBroadcaster:
         self.compute = compute
 
 
-_listener_counters: dict[str, redis.Redis] = {}
+def dashboard_group_channel(prefix: str) -> str:
+    """The pub/sub channel of the dashboard group under a layer prefix: channels_redis's naming,
+    which tests/test_realtime.py checks against a real hub."""
+    return f"{prefix}__group__{DASHBOARD_GROUP}"
+
+
+@functools.cache
+def _redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
 def dashboard_listeners() -> int | None:
@@ -391,15 +400,9 @@ def dashboard_listeners() -> int | None:
         return None
     if not isinstance(hosts[0], str):
         return None
-    # channels_redis's name for a group's channel; tests/test_realtime.py checks it against a real hub.
-    channel = f"{config['CONFIG'].get('prefix', 'asgi')}__group__{DASHBOARD_GROUP}"
+    channel = dashboard_group_channel(config["CONFIG"].get("prefix", "asgi"))
     try:
-        client = _listener_counters.get(hosts[0])
-        if client is None:
-            client = _listener_counters.setdefault(
-                hosts[0], redis.Redis.from_url(hosts[0], socket_timeout=0.5, socket_connect_timeout=0.5)
-            )
-        [(_, count)] = client.pubsub_numsub(channel)
+        [(_, count)] = _redis_client(hosts[0]).pubsub_numsub(channel)
     except redis.RedisError:  # Redis away: the round goes ahead, and its send fails and is logged
         return None
     return int(count)

@@ -57,7 +57,7 @@ def listening_server(layers: dict[str, Any]) -> Iterator[None]:
     config = layers["default"]["CONFIG"]
     client = redis.Redis.from_url(config["hosts"][0])
     subscriber = client.pubsub()
-    subscriber.subscribe(f"{config['prefix']}__group__{realtime.DASHBOARD_GROUP}")
+    subscriber.subscribe(realtime.dashboard_group_channel(config["prefix"]))
     try:
         yield
     finally:
