@@ -4,8 +4,8 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
-from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from ecommerce_admin.answer_cache import cached_answer, request_key
@@ -73,7 +73,8 @@ def documented(*, query=None, response, description: str, extra_parameters=()):
 class CsvMixin:
     """JSON or CSV; errors stay JSON even when CSV was asked for, so a client can read them."""
 
-    renderer_classes = [ORJSONRenderer, BrowsableAPIRenderer, CSVRenderer]
+    # The project's renderers (so JSON is orjson's, as everywhere), and CSV.
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
     csv_name = "report"
     csv_columns: tuple[str, ...] = ()
 
