@@ -7,9 +7,10 @@ follows the bulk management commands). A cached answer
 carries the version it was computed at and is served only while that version is current, so a
 client that records a sale and then reads any report sees the sale.
 
-The version is bumped twice per write: inside the writing transaction (a reader that computes
-while the write is uncommitted stores its answer under the new version...) and again after the
-commit (...which the second bump then retires). A rolled-back write only costs a cache miss.
+The version is bumped once per write, when its transaction commits and before its request
+answers. A reader that computed while the write was uncommitted saw the data before it and filed
+its answer under the old version, which the bump retires; a reader that takes the new version
+reads after the commit. A rolled-back write bumps nothing.
 
 Answers about "now" (to-date comparisons, the dashboard, the last N days) also move with the clock
 as windows slide: they are reused for at most `ANALYTICS_CACHE_NOW_SECONDS`. When such an answer
@@ -51,8 +52,7 @@ FIRST_POLL_SECONDS, LAST_POLL_SECONDS = 0.002, 0.05
 
 
 def answers_changed() -> None:
-    """Retire every cached answer: now, and again when the current transaction commits."""
-    _bump()
+    """Retire every cached answer when the current transaction commits (at once outside one)."""
     transaction.on_commit(_bump, robust=True)
 
 

@@ -1,5 +1,6 @@
 """Cached analytics answers: reused while the data is unchanged, retired by every kind of write."""
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -70,26 +71,29 @@ def test_csv_and_json_share_the_answer(analyst, shop):
     assert len(queries) == 0
 
 
-def test_a_recorded_sale_is_in_the_next_answer(analyst, shop):
+def test_a_recorded_sale_is_in_the_next_answer(analyst, shop, django_capture_on_commit_callbacks):
     _, product, _ = shop
     assert net_revenue(analyst) == str(product.price * 2)
-    sell((product, 1), sold_at=NOW - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):  # answers are retired when the sale commits
+        sell((product, 1), sold_at=NOW - timedelta(hours=1))
     assert net_revenue(analyst) == str(product.price * 3)
 
 
-def test_a_refund_is_in_the_next_answer(analyst, shop):
+def test_a_refund_is_in_the_next_answer(analyst, shop, django_capture_on_commit_callbacks):
     _, product, sale = shop
     net_revenue(analyst)
-    refund(sale, (0, 1), created_at=NOW - timedelta(minutes=30))
+    with django_capture_on_commit_callbacks(execute=True):
+        refund(sale, (0, 1), created_at=NOW - timedelta(minutes=30))
     assert net_revenue(analyst) == str(product.price)
 
 
-def test_renaming_a_product_or_a_category_shows_in_the_next_answer(analyst, shop):
+def test_renaming_a_product_or_a_category_shows_in_the_next_answer(analyst, shop, django_capture_on_commit_callbacks):
     category, product, _ = shop
     analyst.get(f"/api/v1/sales/top-products/?{RANGE}")
     analyst.get(f"/api/v1/sales/by-category/?{RANGE}")
-    catalog_services.product_update(product=product, name="Sencha")
-    catalog_services.category_update(category=category, name="Teas and tisanes")
+    with django_capture_on_commit_callbacks(execute=True):
+        catalog_services.product_update(product=product, name="Sencha")
+        catalog_services.category_update(category=category, name="Teas and tisanes")
     assert analyst.get(f"/api/v1/sales/top-products/?{RANGE}").json()["results"][0]["product_name"] == "Sencha"
     by_category = analyst.get(f"/api/v1/sales/by-category/?{RANGE}").json()
     assert by_category["results"][0]["category_name"] == "Teas and tisanes"
@@ -102,27 +106,43 @@ def test_stock_and_threshold_changes_show_in_the_next_stock_answer(reader, shop,
     with django_capture_on_commit_callbacks(execute=True):  # stock changes are announced on commit
         inventory_services.stock_adjust(product=product, delta=-40, reason=MovementReason.ADJUSTMENT)
     assert reader.get("/api/v1/insights/stock-management/").json()["results"][0]["quantity"] == 8
-    inventory_services.stock_threshold_set(product=product, low_stock_threshold=9)
+    with django_capture_on_commit_callbacks(execute=True):
+        inventory_services.stock_threshold_set(product=product, low_stock_threshold=9)
     assert reader.get("/api/v1/insights/stock-management/").json()["results"][0]["low_stock_threshold"] == 9
 
 
-def test_a_rebuild_of_the_summaries_retires_every_answer(analyst, shop):
+def test_a_rebuild_of_the_summaries_retires_every_answer(analyst, shop, django_capture_on_commit_callbacks):
     net_revenue(analyst)
     version = cache.get(answer_cache.VERSION_KEY)
-    call_command("rebuild_summaries", stdout=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("rebuild_summaries", stdout=None)
     assert cache.get(answer_cache.VERSION_KEY) > version
 
 
-def test_a_write_retires_answers_before_and_again_after_its_commit(django_capture_on_commit_callbacks):
-    answer_cache.answers_changed()
-    before = cache.get(answer_cache.VERSION_KEY)
+@pytest.fixture
+def data_version(django_capture_on_commit_callbacks) -> int:
+    """The current data version, as a committed write leaves it."""
+    with django_capture_on_commit_callbacks(execute=True):
+        answer_cache.answers_changed()
+    return cache.get(answer_cache.VERSION_KEY)
+
+
+def test_a_write_retires_answers_when_it_commits(data_version, django_capture_on_commit_callbacks):
+    before = data_version
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         answer_cache.answers_changed()
-        # A reader computing now sees the old data and files it under this version...
-        during = cache.get(answer_cache.VERSION_KEY)
-        assert during > before
+        # A reader computing now sees the data before the write and files it under this version...
+        assert cache.get(answer_cache.VERSION_KEY) == before
     # ...which the commit retires.
-    assert cache.get(answer_cache.VERSION_KEY) > during
+    assert cache.get(answer_cache.VERSION_KEY) > before
+
+
+def test_a_rolled_back_write_retires_nothing(data_version, django_capture_on_commit_callbacks):
+    before = data_version
+    with django_capture_on_commit_callbacks(execute=True), contextlib.suppress(RuntimeError), transaction.atomic():
+        answer_cache.answers_changed()
+        raise RuntimeError("the write failed")
+    assert cache.get(answer_cache.VERSION_KEY) == before
 
 
 class SlowComputation:
@@ -158,15 +178,13 @@ def ask_together(key: str, compute, askers: int = 4) -> list:
     return results
 
 
-def test_askers_of_a_missing_answer_wait_for_the_one_computing_it():
-    answer_cache.answers_changed()
+def test_askers_of_a_missing_answer_wait_for_the_one_computing_it(data_version):
     compute = SlowComputation(0.3)
     assert ask_together("same question", compute) == [{"answer": 42}] * 4
     assert compute.calls == 1
 
 
-def test_a_failed_computation_leaves_the_waiters_to_compute_it():
-    answer_cache.answers_changed()
+def test_a_failed_computation_leaves_the_waiters_to_compute_it(data_version):
     compute = SlowComputation(0.2, fail_first=True)
     started = time.monotonic()
     results = ask_together("failing question", compute)
@@ -175,10 +193,9 @@ def test_a_failed_computation_leaves_the_waiters_to_compute_it():
     assert time.monotonic() - started < answer_cache.WAIT_FOR_ANSWER_SECONDS
 
 
-def test_a_waiter_computes_the_answer_itself_when_the_other_one_takes_too_long(monkeypatch):
-    answer_cache.answers_changed()
+def test_a_waiter_computes_the_answer_itself_when_the_other_one_takes_too_long(data_version, monkeypatch):
     monkeypatch.setattr(answer_cache, "WAIT_FOR_ANSWER_SECONDS", 0.2)
-    version = cache.get(answer_cache.VERSION_KEY)
+    version = data_version
     entry_key = answer_cache.ENTRY_PREFIX + hashlib.blake2b(b"stuck question", digest_size=16).hexdigest()
     cache.add(f"{answer_cache.LOCK_PREFIX}{entry_key}:{version}", 1, timeout=30)  # a worker that never finishes
     compute = SlowComputation(0)
