@@ -154,15 +154,15 @@ def _increment(model: type, table: Table) -> None:
     adapt_key = db.ops.adapt_datetimefield_value if by_the_hour else db.ops.adapt_datefield_value
     adapt_newest = db.ops.adapt_datetimefield_value
     named = model in NAMED
+    adapted: dict[tuple, tuple] = {}
     params = []
     for key in rows:
         figures = table[key]
-        params += [
-            adapt_key(key[0]),
-            *key[1:],
-            *figures.values(),
-            adapt_newest(figures.newest),
-        ]
+        moments = (key[0], figures.newest)
+        if moments not in adapted:  # the rows of one sale share their day or hour and their newest instant
+            adapted[moments] = (adapt_key(key[0]), adapt_newest(figures.newest))
+        time_key, newest = adapted[moments]
+        params += [time_key, *key[1:], *figures.values(), newest]
         if named:
             params.append(figures.category_name)
     with db.cursor() as cursor:

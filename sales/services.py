@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -141,7 +141,7 @@ def _sale_insert(
     sale_lines = [
         SaleLine(
             sale=sale,
-            product=product,
+            product_id=product.id,
             quantity=quantity,
             unit_price=unit_price,
             line_total=unit_price * quantity,
@@ -149,7 +149,7 @@ def _sale_insert(
             sku=product.sku,
             product_name=product.name,
             category_id=product.category_id,
-            category_name=product.category_name or "",
+            category_name=product.category_name,
             sold_at=sold_at,
             channel=channel,
         )
@@ -271,26 +271,54 @@ def _validate_sale(*, lines: Sequence[Mapping[str, Any]], channel: str, sold_at:
         raise ValidationError(errors)
 
 
-def _sellable_products(product_ids: list[int]) -> dict[int, Product]:
+class SellableProduct(NamedTuple):
+    """What a sale line snapshots of its product, read under the sale's transaction."""
+
+    id: int
+    sku: str
+    name: str
+    price: Decimal
+    cost: Decimal
+    is_active: bool
+    category_id: int | None
+    category_name: str
+
+
+def _sellable_products(product_ids: list[int]) -> dict[int, SellableProduct]:
     """The products to sell, each with the `category_name` to snapshot, in one read by primary key.
 
-    Written as SQL (with `raw()`, so values still get the ORM's conversions) because building the
-    same query with `select_related(...).in_bulk(...)` cost 0.55 ms of CPU per sale against 0.2 ms.
+    Plain rows rather than `Product` instances: `select_related(...).in_bulk(...)` cost 0.55 ms of
+    CPU per sale to build and `raw()` a tenth of the sale's CPU to turn three rows into models.
+    MariaDB reads DECIMAL as Decimal; SQLite reads it as a float or an int, hence `_money`.
     """
     quote = connection.ops.quote_name
+    wanted = sorted(set(product_ids))
     sql = (
-        "SELECT p.id, p.sku, p.name, p.price, p.cost, p.is_active, p.category_id, c.name AS category_name "
+        "SELECT p.id, p.sku, p.name, p.price, p.cost, p.is_active, p.category_id, c.name "
         f"FROM {quote(Product._meta.db_table)} p LEFT JOIN {quote(Category._meta.db_table)} c ON c.id = p.category_id "
-        f"WHERE p.id IN ({', '.join(['%s'] * len(set(product_ids)))})"
+        f"WHERE p.id IN ({', '.join(['%s'] * len(wanted))})"
     )
-    products = {product.pk: product for product in Product.objects.raw(sql, sorted(set(product_ids)))}
-    missing = sorted(set(product_ids) - set(products))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, wanted)
+        products = {
+            product_id: SellableProduct(
+                product_id, sku, name, _money(price), _money(cost), bool(active), category_id, category or ""
+            )
+            for product_id, sku, name, price, cost, active, category_id, category in cursor.fetchall()
+        }
+    missing = sorted(set(wanted) - set(products))
     if missing:
         raise ValidationError({"lines": [f"Unknown product {missing[0]}."]})
-    for product_id in sorted(products):
+    for product_id in wanted:
         if not products[product_id].is_active:
             raise ProductInactive(product_id=product_id)
     return products
+
+
+def _money(amount: Decimal | float | int | None) -> Decimal | None:
+    if amount is None or isinstance(amount, Decimal):
+        return amount
+    return Decimal(str(amount)).quantize(CENT)  # str: the float's shortest form, 19.99 and not 19.98999...
 
 
 def _replay(sale: Sale, fingerprint: str) -> Sale:
