@@ -104,7 +104,16 @@ def test_a_counter_starts_from_its_start_value_once(redis):
     assert counter_incr(redis, "version", start=1000, timeout=None) == 1001
     assert counter_incr(redis, "version", start=5000, timeout=None) == 1002
     assert redis.get("version") == 1002  # the same number the cache API reads
+    assert redis._cache.get_client().ttl(redis.make_key("version")) == -1  # kept until deleted
     redis.delete("version")
+
+
+@pytest.mark.redis
+def test_a_counter_still_counts_after_redis_forgot_its_scripts(redis):
+    assert counter_incr(redis, "restarted", timeout=60) == 1
+    redis._cache.get_client().script_flush()  # as after a restart of Redis
+    assert counter_incr(redis, "restarted", timeout=60) == 2
+    redis.delete("restarted")
 
 
 @pytest.mark.redis
