@@ -3,16 +3,19 @@
 from collections.abc import Sequence
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
 
 
-def rows_insert(objs: Sequence[Model]) -> None:
+def rows_insert(objs: Sequence[Model], *, cursor: CursorWrapper | None = None) -> None:
     """Insert new instances of one model in one INSERT ... RETURNING and set their primary keys, as `bulk_create` does.
 
     `bulk_create` builds its statement through the query compiler: ~0.35 ms of CPU for three sale
     lines, five times what the database takes to insert them. Here each field still prepares its
     own value (`pre_save`, so `auto_now_add` applies, then `get_db_prep_save`), so what is written
     is what the ORM would write. Like `bulk_create`, no `save()` runs and no signal is sent.
+    A write of several statements may pass its cursor: opening one costs about what preparing a
+    row's values does.
     """
     if not objs:
         return
@@ -30,7 +33,11 @@ def rows_insert(objs: Sequence[Model]) -> None:
         f"VALUES {', '.join([row] * len(objs))} RETURNING {quote(meta.pk.column)}"
     )
     params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in fields]
-    with connection.cursor() as cursor:
+    if cursor is None:
+        with connection.cursor() as own_cursor:
+            own_cursor.execute(sql, params)
+            keys = own_cursor.fetchall()
+    else:
         cursor.execute(sql, params)
         keys = cursor.fetchall()
     for obj, (pk,) in zip(objs, keys, strict=True):

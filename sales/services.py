@@ -117,45 +117,47 @@ def _sale_insert(
     now = timezone.now()
     sold_at = sold_at or now
     _validate_sale(lines=lines, channel=channel, sold_at=sold_at, now=now)
-    products = _sellable_products([_product_id(line["product"]) for line in lines])
+    # One cursor for the product read and the two inserts, as `rows_insert` explains.
+    with connection.cursor() as cursor:
+        products = _sellable_products(cursor, [_product_id(line["product"]) for line in lines])
 
-    priced = []
-    for line in lines:
-        product = products[_product_id(line["product"])]
-        unit_price = line.get("unit_price")
-        unit_price = product.price if unit_price is None else Decimal(unit_price).quantize(CENT)
-        priced.append((product, int(line["quantity"]), unit_price))
+        priced = []
+        for line in lines:
+            product = products[_product_id(line["product"])]
+            unit_price = line.get("unit_price")
+            unit_price = product.price if unit_price is None else Decimal(unit_price).quantize(CENT)
+            priced.append((product, int(line["quantity"]), unit_price))
 
-    sale = Sale(
-        number=_sale_number(now),
-        channel=channel,
-        sold_at=sold_at,
-        customer_email=customer_email,
-        note=note,
-        total=sum((unit_price * quantity for _, quantity, unit_price in priced), Decimal("0.00")),
-        created_by=_user_or_none(actor),
-        idempotency_key=idempotency_key,
-        request_fingerprint=fingerprint,
-    )
-    rows_insert([sale])
-    sale_lines = [
-        SaleLine(
-            sale=sale,
-            product_id=product.id,
-            quantity=quantity,
-            unit_price=unit_price,
-            line_total=unit_price * quantity,
-            unit_cost=product.cost,
-            sku=product.sku,
-            product_name=product.name,
-            category_id=product.category_id,
-            category_name=product.category_name,
-            sold_at=sold_at,
+        sale = Sale(
+            number=_sale_number(now),
             channel=channel,
+            sold_at=sold_at,
+            customer_email=customer_email,
+            note=note,
+            total=sum((unit_price * quantity for _, quantity, unit_price in priced), Decimal("0.00")),
+            created_by=_user_or_none(actor),
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint,
         )
-        for product, quantity, unit_price in priced
-    ]
-    rows_insert(sale_lines)
+        rows_insert([sale], cursor=cursor)
+        sale_lines = [
+            SaleLine(
+                sale=sale,
+                product_id=product.id,
+                quantity=quantity,
+                unit_price=unit_price,
+                line_total=unit_price * quantity,
+                unit_cost=product.cost,
+                sku=product.sku,
+                product_name=product.name,
+                category_id=product.category_id,
+                category_name=product.category_name,
+                sold_at=sold_at,
+                channel=channel,
+            )
+            for product, quantity, unit_price in priced
+        ]
+        rows_insert(sale_lines, cursor=cursor)
     _lines_remember(sale, sale_lines)
     stock_apply(
         changes=[StockChange(product_id=line.product_id, delta=-line.quantity, sale_line=line) for line in sale_lines],
@@ -284,7 +286,7 @@ class SellableProduct(NamedTuple):
     category_name: str
 
 
-def _sellable_products(product_ids: list[int]) -> dict[int, SellableProduct]:
+def _sellable_products(cursor, product_ids: list[int]) -> dict[int, SellableProduct]:
     """The products to sell, each with the `category_name` to snapshot, in one read by primary key.
 
     Plain rows rather than `Product` instances: `select_related(...).in_bulk(...)` cost 0.55 ms of
@@ -298,14 +300,13 @@ def _sellable_products(product_ids: list[int]) -> dict[int, SellableProduct]:
         f"FROM {quote(Product._meta.db_table)} p LEFT JOIN {quote(Category._meta.db_table)} c ON c.id = p.category_id "
         f"WHERE p.id IN ({', '.join(['%s'] * len(wanted))})"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, wanted)
-        products = {
-            product_id: SellableProduct(
-                product_id, sku, name, _money(price), _money(cost), bool(active), category_id, category or ""
-            )
-            for product_id, sku, name, price, cost, active, category_id, category in cursor.fetchall()
-        }
+    cursor.execute(sql, wanted)
+    products = {
+        product_id: SellableProduct(
+            product_id, sku, name, _money(price), _money(cost), bool(active), category_id, category or ""
+        )
+        for product_id, sku, name, price, cost, active, category_id, category in cursor.fetchall()
+    }
     missing = sorted(set(wanted) - set(products))
     if missing:
         raise ValidationError({"lines": [f"Unknown product {missing[0]}."]})
