@@ -134,20 +134,26 @@ def _levels_by_urgency(start_date: date, end_date: date, low_only: bool, limit: 
 def stock_rows(levels: Sequence[StockVelocity], *, now: datetime) -> list[dict]:
     """The JSON rows of some stock levels (a page of them): one query for their products."""
     today = store_calendar.store_today(now)
-    products = Product.objects.select_related("category").in_bulk([level.product_id for level in levels])
-    return [_stock_row(level, products[level.product_id], today) for level in levels]
+    # The three columns shown, not whole products and categories: this runs in every dashboard snapshot.
+    labels = {
+        product_id: (sku, name, category_name)
+        for product_id, sku, name, category_name in Product.objects.filter(
+            pk__in=[level.product_id for level in levels]
+        ).values_list("pk", "sku", "name", "category__name")
+    }
+    return [_stock_row(level, *labels[level.product_id], today=today) for level in levels]
 
 
-def _stock_row(level: StockVelocity, product: Product, today: date) -> dict:
+def _stock_row(level: StockVelocity, sku: str, product_name: str, category_name: str, *, today: date) -> dict:
     cover = level.days_of_cover
     stockout = None
     if cover is not None and int(cover) <= (date.max - today).days:
         stockout = (today + timedelta(days=int(cover))).isoformat()
     return {
         "product": level.product_id,
-        "sku": product.sku,
-        "product_name": product.name,
-        "category_name": product.category.name,
+        "sku": sku,
+        "product_name": product_name,
+        "category_name": category_name,
         "quantity": level.quantity,
         "low_stock_threshold": level.low_stock_threshold,
         "units_sold_30d": level.units_sold_30d,
