@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Set
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Sum
 from django.utils import timezone
@@ -32,7 +33,7 @@ from insights.models import (
 )
 
 from .metrics import Aggregate, Grouping, Metrics, SalesFilters, Window, lines_newest
-from .windowed import COUNT, MAX, SUM, WindowedAggregate, windowed_rows
+from .windowed import COUNT, MAX, SUM, WindowedAggregate, converter_of, windowed_rows
 
 RawAggregate = Callable[[Mapping[str, Window], SalesFilters, Grouping], Aggregate]
 MONTH, DAY, HOUR = "month", "day", "hour"
@@ -272,8 +273,13 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
         equal=equal,
         key=key,
         overall={"category_name": WindowedAggregate(MAX, "category_name")} if key == "category_id" else None,
+        # A year of hours or of 2,000 products is thousands of rows, of which only each window's newest
+        # instant is kept: compared as MariaDB (naive UTC datetimes) or SQLite (ISO text) returns them,
+        # which orders them as the instants are, and converted once per window.
+        raw={"newest"},
     )
     result = Aggregate(windows={name: {} for name in windows})
+    newest_raw: dict[str, Any] = {}
     for row in rows:
         row_key = row.get("key")
         if local_dates_of_hours:
@@ -290,9 +296,14 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
             )
             found = result.windows[name].get(row_key)
             result.windows[name][row_key] = found + metrics if found is not None else metrics
-            result.count_newest(name, row[f"w{index}_newest"])
+            newest = row[f"w{index}_newest"]
+            if newest is not None and (name not in newest_raw or newest > newest_raw[name]):
+                newest_raw[name] = newest
         if row.get("category_name"):
             result.category_names.setdefault(row["key"], row["category_name"])
+    convert_newest = converter_of(table, _SUMMARY_AGGREGATES["newest"])
+    for name, newest in newest_raw.items():
+        result.count_newest(name, convert_newest(newest))
     return result
 
 

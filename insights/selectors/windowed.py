@@ -12,9 +12,10 @@ Only what the metrics need: tables joined by one level of foreign key (each join
 named by its table), equality filters, and `SUM`, `COUNT`, `COUNT DISTINCT` and `MAX`.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import Expression, Field
@@ -42,13 +43,16 @@ def windowed_rows(
     equal: Mapping[str, object] | None = None,
     key: str | Expression | None = None,
     overall: Mapping[str, WindowedAggregate] | None = None,
+    raw: Collection[str] = (),
 ) -> list[dict]:
     """Each aggregate once per window, over the rows whose `time_path` lies in any window.
 
     Windows are half-open [start, end) (dates or datetimes, as the time field holds). A row's
     aggregates are named `w<window index>_<name>`; `overall` aggregates (no window) keep their name.
     `key` (a path, or an ORM expression over the model's fields) groups the rows and comes back as
-    `key`; without it there is exactly one row, as with `QuerySet.aggregate`.
+    `key`; without it there is exactly one row, as with `QuerySet.aggregate`. The aggregates named
+    in `raw` come back as the database returned them, for a caller that keeps one value of many
+    rows and converts only that one (`converter_of`).
     """
     query = _Query(model)
     quote = query.quote
@@ -74,7 +78,8 @@ def windowed_rows(
                 params += window_bounds
             alias = f"w{index}_{name}"
             select.append(f"{_call(aggregate.function, column)} AS {quote(alias)}")
-            converters.append((alias, _aggregate_converters(aggregate, field)))
+            if name not in raw:
+                converters.append((alias, _aggregate_converters(aggregate, field)))
     for name, aggregate in (overall or {}).items():
         select.append(f"{_call(aggregate.function, query.column(aggregate.path))} AS {quote(name)}")
         converters.append((name, _aggregate_converters(aggregate, query.field(aggregate.path))))
@@ -154,6 +159,18 @@ class _Query:
                 self._model_and_name(f"{relation.name}__{relation.related_model._meta.pk.name}")
                 return
         raise ValueError(f"{table} is not a relation of {self.model.__name__}")
+
+
+def converter_of(model: type, aggregate: WindowedAggregate) -> Callable[[Any], Any]:
+    """What `windowed_rows` does to each value of an aggregate, for a value it returned `raw`."""
+    functions, expression = _aggregate_converters(aggregate, _Query(model).field(aggregate.path))
+
+    def convert(value):
+        for function in functions:
+            value = function(value, expression, connection)
+        return value
+
+    return convert
 
 
 def _call(function: str, column: str) -> str:
