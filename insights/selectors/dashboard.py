@@ -3,7 +3,8 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Max, OuterRef, Subquery, Sum
+from django.db import connection
+from django.db.models import Max
 from django.utils import timezone
 
 from ecommerce_admin import store_calendar
@@ -89,15 +90,20 @@ def _snapshot(now: datetime) -> dict:
 
 
 def _recent_sales() -> list[Sale]:
-    # A subquery per returned sale: a join grouped before the LIMIT would add up every sale ever made.
-    units = (
-        SaleLine.objects.filter(sale_id=OuterRef("pk"))
-        .order_by()
-        .values("sale_id")
-        .annotate(units=Sum("quantity"))
-        .values("units")
+    """The newest sales, each with its units sold.
+
+    A subquery per returned sale: a join grouped before the LIMIT would add up every sale ever
+    made. Written as SQL (with `raw()`, so the columns get the ORM's conversions): the same query
+    built as a `Subquery` annotation cost 1.5 ms of CPU, against 0.5 ms, in every snapshot.
+    """
+    quote = connection.ops.quote_name
+    sales, lines = quote(Sale._meta.db_table), quote(SaleLine._meta.db_table)
+    sql = (
+        "SELECT s.id, s.number, s.channel, s.status, s.sold_at, s.total, s.refunded_total, "
+        f"(SELECT SUM(l.quantity) FROM {lines} l WHERE l.sale_id = s.id) AS units "
+        f"FROM {sales} s ORDER BY s.sold_at DESC, s.id DESC LIMIT %s"
     )
-    return list(Sale.objects.order_by("-sold_at", "-id").annotate(units=Subquery(units))[:RECENT_SALES])
+    return list(Sale.objects.raw(sql, [RECENT_SALES]))
 
 
 def _recent_sale_row(sale: Sale) -> dict:
