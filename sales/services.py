@@ -280,7 +280,7 @@ class SellableProduct(NamedTuple):
     sku: str
     name: str
     price: Decimal
-    cost: Decimal
+    cost: Decimal | None
     is_active: bool
     category_id: int | None
     category_name: str
