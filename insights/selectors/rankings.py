@@ -78,8 +78,8 @@ def top_product_rows(
     rows = [
         {
             "product": key,
-            "sku": labels.get(key, ("", ""))[0],
-            "product_name": labels.get(key, ("", ""))[1],
+            "sku": labels[key].sku if key in labels else "",
+            "product_name": labels[key].name if key in labels else "",
             **metrics.as_json("units", "net_revenue", "orders"),
         }
         for key, metrics in best
