@@ -12,6 +12,7 @@ Only what the metrics need: tables joined by one level of foreign key (each join
 named by its table), equality filters, and `SUM`, `COUNT`, `COUNT DISTINCT` and `MAX`.
 """
 
+import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -179,10 +180,14 @@ def _call(function: str, column: str) -> str:
     return f"{function}({column})"
 
 
+@functools.cache
 def _aggregate_converters(aggregate: WindowedAggregate, field: Field) -> tuple:
+    # The same few dozen (aggregate, column) pairs in every query, about a hundred per dashboard
+    # snapshot; the backend's converters depend on neither the connection nor the thread asking.
     if aggregate.function in (COUNT, COUNT_DISTINCT):
-        return [_count], None
-    return _converters(Col(field.model._meta.db_table, field))
+        return (_count,), None
+    functions, expression = _converters(Col(field.model._meta.db_table, field))
+    return tuple(functions), expression
 
 
 def _converters(expression: Expression) -> tuple:
