@@ -1,6 +1,7 @@
 """Insert new rows on the write hot paths with one statement written out, instead of `bulk_create`."""
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorWrapper
@@ -33,11 +34,7 @@ def rows_insert(objs: Sequence[Model], *, cursor: CursorWrapper | None = None) -
         f"VALUES {', '.join([row] * len(objs))} RETURNING {quote(meta.pk.column)}"
     )
     params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in fields]
-    if cursor is None:
-        with connection.cursor() as own_cursor:
-            own_cursor.execute(sql, params)
-            keys = own_cursor.fetchall()
-    else:
+    with connection.cursor() if cursor is None else nullcontext(cursor) as cursor:
         cursor.execute(sql, params)
         keys = cursor.fetchall()
     for obj, (pk,) in zip(objs, keys, strict=True):

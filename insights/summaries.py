@@ -143,13 +143,12 @@ def _increment_all(tables: dict[type, Table]) -> None:
     On every sale, so kept lean: opening and closing a cursor through Django's wrapper cost about as
     much CPU as building an upsert's parameters.
     """
-    db = connections[DEFAULT_DB_ALIAS]  # not the proxy `connection`, which costs a lookup per use
-    with db.cursor() as cursor:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:  # not the proxy `connection`: a lookup per use
         for model in WRITE_ORDER:
-            _increment(db, cursor, model, tables[model])
+            _increment(cursor, model, tables[model])
 
 
-def _increment(db, cursor, model: type, table: Table) -> None:
+def _increment(cursor, model: type, table: Table) -> None:
     """Add the figures to their rows, creating missing rows: one atomic upsert of all rows, in key order.
 
     The statement is made once per table and row count, and the time values go straight to the
@@ -158,6 +157,7 @@ def _increment(db, cursor, model: type, table: Table) -> None:
     """
     if not table:
         return
+    db = cursor.db
     rows = sorted(table)
     by_the_hour = isinstance(model._meta.get_field(KEYS[model][0]), DateTimeField)
     adapt_key = db.ops.adapt_datetimefield_value if by_the_hour else db.ops.adapt_datefield_value
