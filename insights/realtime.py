@@ -11,9 +11,10 @@ The path of a write to the screens:
 3. One background thread per process (`DashboardBroadcaster`) wakes on that mark and runs a
    round: it sends the queued events, then computes the snapshot ONCE
    (`insights.selectors.dashboard_snapshot`) and sends it to the whole group with one
-   `group_send`. The thread throttles on both edges. A write after a quiet spell goes out at once
-   (once `GATHER_SECONDS` pass without another notification, so that the stock crossing and the
-   sale of one commit travel together), not after a fixed delay; and a round starts no sooner
+   `group_send`. The thread throttles on both edges. A write after a quiet spell goes out at once,
+   not after a fixed delay (a sale's stock crossings are notified before the sale and say that
+   more follows: the round waits up to `GATHER_SECONDS` for the sale, so that the two travel
+   together); and a round starts no sooner
    than `DEBOUNCE_SECONDS` after the previous one ended, nor later than `DEBOUNCE_SECONDS` after
    its first notification, so a burst of 1,000 sales in a second still costs about
    1 / (debounce + computation time) snapshots, three or four, whatever the number of clients.
@@ -69,8 +70,10 @@ DASHBOARD_UPDATE = "dashboard.update"
 DASHBOARD_EVENTS = "dashboard.events"
 
 DEBOUNCE_SECONDS = 0.25
-# A round waits for this long a pause in the notifications: the on-commit hooks of one sale (its
-# stock crossings, then the sale) arrive within a millisecond or two, and belong in one round.
+# How long a round waits for the rest of a commit's notifications, when one says more follow: the
+# on-commit hooks of one sale (its stock crossings, then the sale) run within a millisecond or two.
+# Only then: waiting after every notification for a pause this long cost a sale 7 to 17 ms on its
+# way to 100 screens, measured (docs/PERFORMANCE.md).
 GATHER_SECONDS = 0.005
 PERIODIC_SECONDS = 30
 SEND_TIMEOUT_SECONDS = 5
@@ -121,6 +124,7 @@ class DashboardBroadcaster:
         self._stock: list[dict[str, Any]] = []
         self._first_notified = 0.0  # monotonic instants: the first and the last notification pending
         self._last_notified = 0.0
+        self._more_follow = False  # the last notification said its commit has more coming
         self._last_round_ended = float("-inf")
         self._last_computation_seconds = 0.0
         self._thread: threading.Thread | None = None
@@ -136,13 +140,20 @@ class DashboardBroadcaster:
 
     # --- called on commit, in whatever thread committed ------------------------------------
 
-    def notify(self, *, sale: dict[str, Any] | None = None, stock: dict[str, Any] | None = None) -> None:
-        """Mark the dashboard out of date and queue an event; returns at once."""
+    def notify(
+        self, *, sale: dict[str, Any] | None = None, stock: dict[str, Any] | None = None, more_follow: bool = False
+    ) -> None:
+        """Mark the dashboard out of date and queue an event; returns at once.
+
+        `more_follow`: another notification of the same commit comes next, which the round waits
+        for (up to `gather`) so that both travel together.
+        """
         now = time.monotonic()
         with self._lock:
             if not self._dirty:
                 self._first_notified = now
             self._last_notified = now
+            self._more_follow = more_follow
             self._dirty = True
             if sale is not None:
                 if len(self._sales) == self._sales.maxlen:
@@ -210,19 +221,22 @@ class DashboardBroadcaster:
     def _wait_for_round(self) -> None:
         """Sleep until the pending notifications should go: a leading and trailing edge throttle.
 
-        Go when the notifications pause for `gather` or have waited `debounce` since the first
-        of them, whichever comes first, but never sooner than `debounce` after the previous round
-        ended. A sale after a quiet spell is pushed some milliseconds after its commit; a burst
-        gets one round per debounce window, as many as a fixed debounce gave it.
+        Go at once, or, if the last notification said more follow, when the notifications pause for
+        `gather`, or when they have waited `debounce` since the first of them, whichever comes
+        first; but never sooner than `window()` after the previous round ended. A sale after a
+        quiet spell is pushed as soon as its commit's hooks have run; a burst gets one round per
+        window, as many as a fixed debounce gave it.
         """
         while not self._stopping.is_set():
             with self._lock:
-                first, last = self._first_notified, self._last_notified
+                first, last, more_follow = self._first_notified, self._last_notified, self._more_follow
+                self._wake.clear()  # a notification from now on wakes the sleep below: it may end the wait
             now = time.monotonic()
-            go_at = max(min(last + self.gather, first + self.debounce), self._last_round_ended + self.window())
+            settled = last + self.gather if more_follow else last
+            go_at = max(min(settled, first + self.debounce), self._last_round_ended + self.window())
             if now >= go_at:
                 return
-            self._stopping.wait(go_at - now)
+            self._wake.wait(go_at - now)
 
     def run_round(self, *, periodic: bool, at_exit: bool = False) -> None:
         """Send what is pending: queued events, then one freshly computed snapshot.
@@ -235,6 +249,7 @@ class DashboardBroadcaster:
         with self._round_lock:
             with self._lock:
                 dirty, self._dirty = self._dirty, False
+                self._more_follow = False
                 sales, self._sales = list(self._sales), deque(maxlen=MAX_SALE_EVENTS_PER_ROUND)
                 dropped, self._dropped_sales = self._dropped_sales, 0
                 stock, self._stock = self._stock, []
@@ -280,7 +295,13 @@ class DashboardBroadcaster:
         return self._dirty
 
     def flush_at_exit(self) -> None:
-        """Send what is still pending before the process exits (a `manage.py` command, say)."""
+        """Before the process exits (a `manage.py` command, say): finish the round under way, send what is pending.
+
+        A command that records a sale and exits at once would otherwise end the thread in the
+        middle of sending it.
+        """
+        if self._round_lock.acquire(timeout=SEND_TIMEOUT_SECONDS * 2):
+            self._round_lock.release()
         with self._lock:
             pending = self._dirty
         if pending:
@@ -435,8 +456,19 @@ def dashboard_changed() -> None:
     broadcaster.notify()
 
 
-def stock_committed(*, product_id: int, old_quantity: int, new_quantity: int, low_stock_threshold: int, reason: str):
-    """Push a fresh snapshot after a stock change, with `stock.low` / `stock.out` if it crossed a line."""
+def stock_committed(
+    *,
+    product_id: int,
+    old_quantity: int,
+    new_quantity: int,
+    low_stock_threshold: int,
+    reason: str,
+    more_follow: bool = False,
+) -> None:
+    """Push a fresh snapshot after a stock change, with `stock.low` / `stock.out` if it crossed a line.
+
+    `more_follow`: the change is part of a sale or refund, whose own notification comes next.
+    """
     events = stock_crossings(
         old_quantity=old_quantity, new_quantity=new_quantity, low_stock_threshold=low_stock_threshold, reason=reason
     )
@@ -449,7 +481,7 @@ def stock_committed(*, product_id: int, old_quantity: int, new_quantity: int, lo
             "low_stock_threshold": low_stock_threshold,
             "events": events,
         }
-    broadcaster.notify(stock=change)
+    broadcaster.notify(stock=change, more_follow=more_follow)
 
 
 # --- the fan-out in a server process ----------------------------------------------------------

@@ -56,10 +56,15 @@ def retire_answers(sender, **kwargs) -> None:
     answers_changed()
 
 
+def _part_of_a_sale_or_refund(reason: str) -> bool:
+    """Whether a stock change's sale or refund sends its own signal in the same transaction."""
+    return reason in (MovementReason.SALE, MovementReason.REFUND)
+
+
 @receiver(stock_changed, dispatch_uid="insights.stock_changes_answers")
 def retire_answers_on_stock_change(sender, *, reason, **kwargs) -> None:
     # The stock moved by a sale or a refund was retired with the sale or refund, in its transaction.
-    if reason not in (MovementReason.SALE, MovementReason.REFUND):
+    if not _part_of_a_sale_or_refund(reason):
         answers_changed()
 
 
@@ -83,6 +88,8 @@ def push_stock_changed(
     sender, *, product_id, old_quantity, new_quantity, low_stock_threshold, reason, **kwargs
 ) -> None:
     # Sent after the commit already; on_commit then runs at once, and still would not after a rollback.
+    # A sale's or refund's stock changes are pushed before the sale or refund (the order of their
+    # on-commit hooks), which the broadcaster waits for.
     transaction.on_commit(
         _later(
             realtime.stock_committed,
@@ -91,6 +98,7 @@ def push_stock_changed(
             new_quantity=new_quantity,
             low_stock_threshold=low_stock_threshold,
             reason=reason,
+            more_follow=_part_of_a_sale_or_refund(reason),
         ),
         robust=True,
     )

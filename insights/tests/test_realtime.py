@@ -13,6 +13,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from catalog.tests.factories import ProductFactory
 from insights import events, realtime
+from inventory.models import MovementReason
+from inventory.services import stock_adjust
 from sales.models import Sale
 from sales.services import sale_record
 
@@ -87,14 +89,55 @@ def test_a_thousand_notifications_in_a_second_cost_a_handful_of_snapshots(redis_
         subject.stop()
 
 
-def test_notifications_at_once_make_one_round(redis_layer):
+def test_notifications_at_once_make_one_round_while_more_follow(redis_layer):
     compute = CountingCompute()
     subject = realtime.DashboardBroadcaster(periodic=None, compute=compute)
     try:
-        for index in range(1000):
-            subject.notify(sale={"id": index})
+        for _ in range(1000):
+            subject.notify(stock=None, more_follow=True)
+        subject.notify(sale={"id": 1})
         time.sleep(subject.debounce * 3)
         assert compute.calls == 1
+    finally:
+        subject.stop()
+
+
+def test_a_notification_that_more_follow_waits_for_the_rest_of_its_commit(redis_layer):
+    compute = CountingCompute()
+    subject = realtime.DashboardBroadcaster(periodic=None, debounce=60, gather=60, compute=compute)
+    try:
+        subject.notify(stock=None, more_follow=True)  # a stock change of a sale, no crossing
+        time.sleep(0.3)
+        assert compute.calls == 0  # waiting for the sale of the same commit
+        subject.notify(sale={"id": 1})
+        assert wait_for(lambda: compute.calls == 1)  # long before the 60 s gather
+    finally:
+        subject.stop()
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: their hooks run in production's order
+def test_a_sales_stock_crossing_says_the_sale_follows_and_a_stock_count_says_nothing_does(monkeypatch):
+    product = ProductFactory(initial_stock=12, low_stock_threshold=10)
+    notified = []
+    monkeypatch.setattr(realtime.broadcaster, "notify", lambda **kwargs: notified.append(kwargs))
+
+    sale_record(lines=[{"product": product, "quantity": 2}])  # 12 -> 10: low
+    stock, sale = notified
+    assert stock["stock"]["events"] == ["stock.low"]
+    assert stock["more_follow"] is True
+    assert set(sale) == {"sale"}  # the last of its commit: the round may go at once
+
+    notified.clear()
+    stock_adjust(product=product, delta=-1, reason=MovementReason.DAMAGE)
+    assert notified == [{"stock": None, "more_follow": False}]
+
+
+def test_the_rest_of_a_commit_that_never_comes_is_waited_for_only_gather_seconds(redis_layer):
+    compute = CountingCompute()
+    subject = realtime.DashboardBroadcaster(periodic=None, debounce=60, gather=0.05, compute=compute)
+    try:
+        subject.notify(stock=None, more_follow=True)  # a stock change of a sale, no crossing
+        assert wait_for(lambda: compute.calls == 1)  # long before the 60 s debounce
     finally:
         subject.stop()
 
