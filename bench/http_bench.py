@@ -45,7 +45,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
     parser.add_argument("--port", type=int, default=8200)
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "4")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", os.cpu_count())))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "2")))
     parser.add_argument("--only", default="", help="comma-separated endpoint names to run")
     parser.add_argument("--floors", action="store_true", help="also time the floor SQL of the analytics")
     parser.add_argument("--sales-per-second", type=float, default=0, help="record sales during the read runs")
@@ -113,7 +114,8 @@ def prepare_store(env: dict, database: str, args) -> None:
 
 
 def start_server(env: dict, args) -> subprocess.Popen:
-    command = [PYTHON, "-m", "ecommerce_admin.web", "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers)]
+    command = [PYTHON, "-m", "ecommerce_admin.web", "--bind", f"127.0.0.1:{args.port}",
+               "--workers", str(args.workers), "--threads", str(args.threads)]  # fmt: skip
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     for _ in range(100):
         try:
@@ -363,7 +365,7 @@ def print_table(results: list[dict], args, database: str) -> None:
         cache += f", {args.sales_per_second:g} sales/s recorded during each read run"
     print()
     print(f"{args.lines:,} sale lines ({database}), {args.connections} connections, {args.duration} s each, "
-          f"granian {args.workers} workers, DEBUG off, JWT, {cache}")  # fmt: skip
+          f"granian {args.workers} workers x {args.threads} threads, DEBUG off, JWT, {cache}")  # fmt: skip
     print()
     print("| endpoint | req/s | p50 ms | p99 ms | non-2xx |")
     print("|---|---:|---:|---:|---:|")
