@@ -12,12 +12,12 @@ The path of a write to the screens:
    round: it sends the queued events, then computes the snapshot ONCE
    (`insights.selectors.dashboard_snapshot`) and sends it to the whole group with one
    `group_send`. The thread throttles on both edges. A write after a quiet spell goes out at once,
-   not after a fixed delay (a sale's stock crossings are notified before the sale and say that
-   more follows: the round waits up to `GATHER_SECONDS` for the sale, so that the two travel
-   together); and a round starts no sooner
-   than `DEBOUNCE_SECONDS` after the previous one ended, nor later than `DEBOUNCE_SECONDS` after
-   its first notification, so a burst of 1,000 sales in a second still costs about
-   1 / (debounce + computation time) snapshots, three or four, whatever the number of clients.
+   not after a fixed delay (a sale's stock changes are notified before the sale and say that more
+   follows: the round waits up to `GATHER_SECONDS` for the sale, so that the two travel together);
+   and a round starts no sooner than `DEBOUNCE_SECONDS` after the previous one ended, nor later
+   than `DEBOUNCE_SECONDS` after its first notification, so a burst of 1,000 sales in a second
+   still costs about 1 / (debounce + computation time) snapshots, three or four, whatever the
+   number of clients.
 4. In each server process one `DashboardHub` per event loop is the only subscriber of the group:
    it encodes each message's frames once and writes the same text to every client of the process.
 
