@@ -467,7 +467,7 @@ def stock_committed(
 ) -> None:
     """Push a fresh snapshot after a stock change, with `stock.low` / `stock.out` if it crossed a line.
 
-    `more_follow`: the change is part of a sale or refund, whose own notification comes next.
+    `more_follow`: the change is part of a sale, refund or new product, whose own notification comes next.
     """
     events = stock_crossings(
         old_quantity=old_quantity, new_quantity=new_quantity, low_stock_threshold=low_stock_threshold, reason=reason

@@ -22,6 +22,11 @@ from sales.signals import refund_recorded, sale_recorded
 
 from . import realtime, summaries
 
+# The stock changes of a sale, a refund or a new product, whose own push follows from the same commit:
+# their on-commit hooks run first (stock_apply runs before the sale's or refund's signal is sent, and
+# inventory's receiver of product_saved before this app's). The broadcaster waits for the rest.
+PUSHED_BEFORE_THEIR_CAUSE = (MovementReason.SALE, MovementReason.REFUND, MovementReason.INITIAL)
+
 
 def _later(func, /, *args, **kwargs):
     """func with its arguments, for on_commit; not a functools.partial, which has no __qualname__: Django's
@@ -56,15 +61,10 @@ def retire_answers(sender, **kwargs) -> None:
     answers_changed()
 
 
-def _part_of_a_sale_or_refund(reason: str) -> bool:
-    """Whether a stock change's sale or refund sends its own signal in the same transaction."""
-    return reason in (MovementReason.SALE, MovementReason.REFUND)
-
-
 @receiver(stock_changed, dispatch_uid="insights.stock_changes_answers")
 def retire_answers_on_stock_change(sender, *, reason, **kwargs) -> None:
     # The stock moved by a sale or a refund was retired with the sale or refund, in its transaction.
-    if not _part_of_a_sale_or_refund(reason):
+    if reason not in (MovementReason.SALE, MovementReason.REFUND):
         answers_changed()
 
 
@@ -88,8 +88,6 @@ def push_stock_changed(
     sender, *, product_id, old_quantity, new_quantity, low_stock_threshold, reason, **kwargs
 ) -> None:
     # Sent after the commit already; on_commit then runs at once, and still would not after a rollback.
-    # A sale's or refund's stock changes are pushed before the sale or refund (the order of their
-    # on-commit hooks), which the broadcaster waits for.
     transaction.on_commit(
         _later(
             realtime.stock_committed,
@@ -98,7 +96,7 @@ def push_stock_changed(
             new_quantity=new_quantity,
             low_stock_threshold=low_stock_threshold,
             reason=reason,
-            more_follow=_part_of_a_sale_or_refund(reason),
+            more_follow=reason in PUSHED_BEFORE_THEIR_CAUSE,
         ),
         robust=True,
     )

@@ -11,12 +11,13 @@ import pytest
 from channels.db import database_sync_to_async
 from rest_framework_simplejwt.tokens import AccessToken
 
-from catalog.tests.factories import ProductFactory
+from catalog.services import product_create
+from catalog.tests.factories import CategoryFactory, ProductFactory
 from insights import events, realtime
 from inventory.models import MovementReason
 from inventory.services import stock_adjust
 from sales.models import Sale
-from sales.services import sale_record
+from sales.services import sale_record, sale_refund
 
 from .ws_support import (  # noqa: F401  (the fixtures are found by their names, "broadcaster" and "redis_layer")
     broadcaster_fixture,
@@ -116,20 +117,32 @@ def test_a_notification_that_more_follow_waits_for_the_rest_of_its_commit(redis_
 
 
 @pytest.mark.django_db(transaction=True)  # real commits: their hooks run in production's order
-def test_a_sales_stock_crossing_says_the_sale_follows_and_a_stock_count_says_nothing_does(monkeypatch):
-    product = ProductFactory(initial_stock=12, low_stock_threshold=10)
+def test_the_stock_changes_of_a_new_product_a_sale_or_a_refund_say_their_own_push_follows(monkeypatch):
     notified = []
     monkeypatch.setattr(realtime.broadcaster, "notify", lambda **kwargs: notified.append(kwargs))
-
-    sale_record(lines=[{"product": product, "quantity": 2}])  # 12 -> 10: low
-    stock, sale = notified
-    assert stock["stock"]["events"] == ["stock.low"]
-    assert stock["more_follow"] is True
-    assert set(sale) == {"sale"}  # the last of its commit: the round may go at once
+    product = product_create(
+        sku="P-1", name="P", category=CategoryFactory(), price=Decimal("5.00"), initial_stock=12, low_stock_threshold=10
+    )
+    opening, created = notified
+    assert opening == {"stock": None, "more_follow": True}
+    assert created == {}  # the product's own push, the last of its commit
 
     notified.clear()
-    stock_adjust(product=product, delta=-1, reason=MovementReason.DAMAGE)
-    assert notified == [{"stock": None, "more_follow": False}]
+    sale = sale_record(lines=[{"product": product, "quantity": 2}])  # 12 -> 10: low
+    stock, sold = notified
+    assert stock["stock"]["events"] == ["stock.low"]
+    assert stock["more_follow"] is True
+    assert set(sold) == {"sale"}  # the last of its commit: the round may go at once
+
+    notified.clear()
+    sale_refund(sale=sale, lines=[{"line": sale.lines.get(), "quantity": 1}], restock=True)
+    assert notified == [{"stock": None, "more_follow": True}, {}]
+
+    notified.clear()
+    stock_adjust(product=product, delta=-1, reason=MovementReason.DAMAGE)  # 11 -> 10: low again
+    [damaged] = notified
+    assert damaged["stock"]["events"] == ["stock.low"]
+    assert damaged["more_follow"] is False  # nothing else of its commit to wait for
 
 
 def test_the_rest_of_a_commit_that_never_comes_is_waited_for_only_gather_seconds(redis_layer):
