@@ -16,7 +16,8 @@ from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_violations
 from sales.models import Refund, RefundLine, Sale, SaleLine, SaleStatus
 
-CENT = Decimal("0.01")
+from .money import cents
+
 HALF_CENT = Decimal("0.005")
 
 
@@ -188,7 +189,7 @@ def summaries_match_lines() -> list[str]:
 
 
 def _money(amount: Decimal | float | int | None) -> Decimal:
-    return Decimal(str(amount or 0)).quantize(CENT)
+    return cents(amount or 0)
 
 
 CHECKS: dict[str, Callable[[], list[str]]] = {
