@@ -12,8 +12,9 @@ The path of a write to the screens:
    round: it sends the queued events, then computes the snapshot ONCE
    (`insights.selectors.dashboard_snapshot`) and sends it to the whole group with one
    `group_send`. The thread throttles on both edges. A write after a quiet spell goes out at once,
-   not after a fixed delay (a sale's stock changes are notified before the sale and say that more
-   follows: the round waits up to `GATHER_SECONDS` for the sale, so that the two travel together);
+   not after a fixed delay (the stock changes of a sale, refund or new product are notified first
+   and say that more follows: the round waits up to `GATHER_SECONDS` for the rest, so that they
+   travel together);
    and a round starts no sooner than `DEBOUNCE_SECONDS` after the previous one ended, nor later
    than `DEBOUNCE_SECONDS` after its first notification, so a burst of 1,000 sales in a second
    still costs about 1 / (debounce + computation time) snapshots, three or four, whatever the
