@@ -1,14 +1,17 @@
 from collections import defaultdict
+from datetime import UTC, datetime
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import F, Q, Sum
 
 from catalog.models import Category, Product
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_violations
+from sales import seeding
 from sales.models import Refund, Sale, SaleLine
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -77,3 +80,22 @@ def test_seed_demo_rejects_nonsense_sizes():
         seed(products=0)
     with pytest.raises(CommandError):
         seed(products=2, categories=5)
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="the LOAD DATA loader exists on MySQL/MariaDB only")
+def test_the_bulk_loader_keeps_awkward_text_nulls_and_times_as_they_were():
+    awkward = ["tab\there", "line\nbreak", "back\\slash", "\\N", "", 'quote "q"', "carriage\rreturn"]
+    at = datetime(2026, 3, 1, 12, 30, 45, 123456)
+    columns = ["id", "number", "channel", "status", "sold_at", "total", "refunded_total", "created_at",
+               "customer_email", "note", "request_fingerprint", "created_by_id"]  # fmt: skip
+    rows = [(9000 + i, f"S-{i}", "web", "completed", at, Decimal("12.30"), 0, at, "", note, "", None)
+            for i, note in enumerate(awkward)]  # fmt: skip
+    loader = seeding._MySQLLoader()
+    loader.write([(Sale, columns, rows)])
+    loader.close()
+
+    sales = Sale.objects.filter(id__gte=9000).order_by("id")
+    assert [sale.note for sale in sales] == awkward
+    assert {(sale.created_by_id, sale.sold_at, sale.total) for sale in sales} == {
+        (None, at.replace(tzinfo=UTC), Decimal("12.30"))
+    }
