@@ -99,3 +99,22 @@ def test_the_bulk_loader_keeps_awkward_text_nulls_and_times_as_they_were():
     assert {(sale.created_by_id, sale.sold_at, sale.total) for sale in sales} == {
         (None, at.replace(tzinfo=UTC), Decimal("12.30"))
     }
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="the LOAD DATA loader exists on MySQL/MariaDB only")
+def test_the_bulk_loader_writes_a_batch_whole_or_not_at_all():
+    at = datetime(2026, 3, 1, 12, 30)
+    movement_columns = ["id", "product_id", "delta", "quantity_after", "reason", "note", "sale_line_id", "refund_id",
+                        "created_at"]  # fmt: skip
+    loader = seeding._MySQLLoader()
+    loader.write(
+        [
+            (Sale, ["id", "number"], [(9000, "S-1")]),  # refused: the sale's other columns have no default
+            (StockMovement, movement_columns, [(9000, 1, 5, 5, "restock", "", None, None, at)]),
+        ]
+    )
+    with pytest.raises(RuntimeError, match="Loading sales_sale"):
+        loader.close()
+
+    assert not Sale.objects.exists()
+    assert not StockMovement.objects.exists()
