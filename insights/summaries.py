@@ -9,6 +9,7 @@ fall behind. `summaries_rebuild` recomputes a range of days from the lines, mont
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -66,6 +67,13 @@ NAMED = (DailyCategorySales, MonthlyCategorySales)
 # Monthly tables a rebuild sums from their daily table (a third of the lines as many rows) once that
 # is rebuilt: a sale and a refund each fall on one day, so every figure adds up, orders included.
 MONTHLY_FROM_DAILY = {MonthlyProductSales: DailyProductSales, MonthlyCategorySales: DailyCategorySales}
+# The tables a rebuild writes side by side, one group per connection (on MySQL): no table in two
+# groups, each monthly table with its daily one, each group in `WRITE_ORDER`. About the same work
+# each at 1M lines (1.9 and 2.4 s for six months).
+REBUILD_GROUPS = (
+    (MonthlyProductSales, DailyProductSales, DailySales),
+    (MonthlyCategorySales, DailyCategorySales, HourlySales),
+)
 
 
 @dataclass
@@ -221,26 +229,58 @@ def summaries_rebuild(*, start_date: date | None = None, end_date: date | None =
     Month by month, each in its own transaction, so a large store is rebuilt in bounded batches;
     the database aggregates and inserts (INSERT ... SELECT), nothing goes through Python rows.
     The daily and hourly tables are summed from the lines, the monthly ones from the daily
-    (`MONTHLY_FROM_DAILY`); `summaries_verify` computes every table from the lines.
+    (`MONTHLY_FROM_DAILY`); `summaries_verify` computes every table from the lines. On MySQL,
+    outside a transaction, the `REBUILD_GROUPS` are rebuilt side by side on two connections, so
+    a month of one group and of the other commit apart.
     """
     start_date, end_date = _default_range(start_date, end_date)
     report = RebuildReport(start_date=start_date, end_date=end_date, rows={m.__name__: 0 for m in WRITE_ORDER})
     if start_date is not None:
-        for batch_start, batch_end in _month_batches(start_date, end_date):
-            with transaction.atomic():
-                for model in WRITE_ORDER:
-                    _range_filter(model, batch_start, batch_end).delete()
-                for model, sold, refunded in _grouped_lines(batch_start, batch_end):
-                    if model not in MONTHLY_FROM_DAILY:
-                        _insert_select(model, sold, merge=False)
-                        _insert_select(model, refunded, merge=True)
-                for model in MONTHLY_FROM_DAILY:
-                    _insert_select(model, _monthly_from_daily(model, batch_start, batch_end), merge=False)
-                for model in WRITE_ORDER:
-                    report.rows[model.__name__] += _range_filter(model, batch_start, batch_end).count()
+        batches = list(_month_batches(start_date, end_date))
+        if _side_by_side():
+            first, *others = REBUILD_GROUPS
+            with ThreadPoolExecutor(max_workers=len(others)) as pool:
+                elsewhere = [pool.submit(_in_own_connection, _rebuild_tables, group, batches) for group in others]
+                counts = [_rebuild_tables(first, batches), *(future.result() for future in elsewhere)]
+        else:
+            counts = [_rebuild_tables(WRITE_ORDER, batches)]
+        for rows in counts:
+            report.rows.update(rows)
     # A rebuild follows writes made behind the services' backs (the seeder, a restore, a time zone change).
     answers_changed()
     return report
+
+
+def _rebuild_tables(models: tuple[type, ...], batches: list[tuple[date, date]]) -> dict[str, int]:
+    """Rebuild these tables month by month, each month in a transaction; their rows by table name."""
+    rows = dict.fromkeys((model.__name__ for model in models), 0)
+    for batch_start, batch_end in batches:
+        with transaction.atomic():
+            for model in models:
+                _range_filter(model, batch_start, batch_end).delete()
+            for model, sold, refunded in _grouped_lines(batch_start, batch_end):
+                if model in models and model not in MONTHLY_FROM_DAILY:
+                    _insert_select(model, sold, merge=False)
+                    _insert_select(model, refunded, merge=True)
+            for model in MONTHLY_FROM_DAILY:
+                if model in models:
+                    _insert_select(model, _monthly_from_daily(model, batch_start, batch_end), merge=False)
+            for model in models:
+                rows[model.__name__] += _range_filter(model, batch_start, batch_end).count()
+    return rows
+
+
+def _side_by_side() -> bool:
+    # Another connection would not see what this one's open transaction wrote; SQLite has one writer at a time.
+    return connection.vendor == "mysql" and not connection.in_atomic_block
+
+
+def _in_own_connection(func, *args):
+    """func(*args) in a thread of its own, closing the connection Django opened for that thread."""
+    try:
+        return func(*args)
+    finally:
+        connection.close()
 
 
 def summaries_verify(*, start_date: date | None = None, end_date: date | None = None) -> list[str]:

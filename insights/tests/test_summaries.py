@@ -7,9 +7,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from catalog import services as catalog_services
 from catalog.tests.factories import CategoryFactory, ProductFactory
+from insights import summaries
 from insights.models import DailyCategorySales, DailySales, MonthlyProductSales
 from insights.summaries import summaries_rebuild, summaries_verify
 from sales import services as sales_services
@@ -147,3 +149,19 @@ def test_a_rolled_back_sale_leaves_the_summaries_untouched():
         sales_services.sale_record(lines=[{"product": product, "quantity": 1}, {"product": product, "quantity": 1}])
     assert not DailySales.objects.exists()
     assert not DailyCategorySales.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_outside_a_transaction_writes_its_table_groups_side_by_side_equal_to_the_lines(settings):
+    settings.STORE_TIME_ZONE = "Asia/Kolkata"
+    random_history(random.Random(13), start=datetime(2026, 4, 20, tzinfo=UTC), days=20, sales=40)  # two months
+    for model in summaries.WRITE_ORDER:  # damage every table: a row changed, another lost
+        changed, lost = model.objects.order_by("newest")[:2]
+        model.objects.filter(pk=changed.pk).update(orders=99)
+        lost.delete()
+    assert summaries._side_by_side() is (connection.vendor == "mysql")  # two connections on MariaDB
+
+    report = summaries_rebuild()
+
+    assert summaries_verify() == []
+    assert report.rows == {model.__name__: model.objects.count() for model in summaries.WRITE_ORDER}
