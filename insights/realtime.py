@@ -20,7 +20,7 @@ The path of a write to the screens:
    still costs about 1 / (debounce + computation time) snapshots, three or four, whatever the
    number of clients.
 4. In each server process one `DashboardHub` per event loop is the only subscriber of the group:
-   it encodes each message's frames once and writes the same text to every client of the process.
+   it encodes and frames each message once and writes the same bytes to every client of the process.
 
 Why a thread and not an asyncio timer: writes are committed in sync code (DRF views that daphne
 runs in a worker thread, `manage.py` commands, the API server's workers), where there is often no running
@@ -60,6 +60,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections
 
+from . import frames
 from .events import SALE_RECORDED, json_types, sale_summary, stock_crossings, stock_events
 
 logger = logging.getLogger(__name__)
@@ -505,7 +506,7 @@ class DashboardHub:
     subscription, a queue and a waiting task per client) and every group message is decoded,
     dispatched and JSON-encoded once per client: some 250 µs of server CPU per frame, measured,
     and 5,000 idle clients took 430 MB. Here the group message is received and decoded once, each
-    frame is encoded once, and the same text is handed to every client's ASGI send.
+    frame is encoded and framed once, and the same bytes are written to every client (`insights.frames`).
 
     A member gets nothing until it is `ready()` (its snapshot went first); what arrives meanwhile
     is kept for it and sent then, in order.
@@ -513,6 +514,7 @@ class DashboardHub:
 
     def __init__(self) -> None:
         self.members: dict[DashboardMember, list[str] | None] = {}  # member -> frames held until ready
+        self.connections: dict[DashboardMember, Any] = {}  # member -> its daphne connection, if it has one
         self._lock = asyncio.Lock()
         self._layer: Any = None
         self._channel: str | None = None
@@ -530,6 +532,7 @@ class DashboardHub:
     async def join(self, member: DashboardMember) -> None:
         """Subscribe member: what is sent to the group from now on reaches it (once it is ready)."""
         self.members[member] = []
+        self.connections[member] = frames.connection_of(member.base_send)
         try:
             async with self._lock:
                 layer = get_channel_layer()
@@ -542,6 +545,7 @@ class DashboardHub:
                     _listening_started()
         except BaseException:
             self.members.pop(member, None)
+            self.connections.pop(member, None)
             raise
 
     async def ready(self, member: DashboardMember) -> None:
@@ -555,6 +559,7 @@ class DashboardHub:
 
     async def leave(self, member: DashboardMember) -> None:
         self.members.pop(member, None)
+        self.connections.pop(member, None)
         if not self.members:
             async with self._lock:
                 if not self.members:
@@ -577,24 +582,31 @@ class DashboardHub:
         while True:
             message = await layer.receive(channel)
             try:
-                frames = dashboard_frames(message)
+                texts = dashboard_frames(message)
             except Exception:
                 logger.exception("Dashboard hub: dropped a group message it could not encode")
                 continue
             self.messages += 1
-            await self.fan_out(frames)
+            await self.fan_out(texts)
 
-    async def fan_out(self, frames: list[str]) -> None:
-        """Write frames to every member, the same text to each, a slice of members per loop turn."""
+    async def fan_out(self, texts: list[str]) -> None:
+        """Write the frames to every member, the same bytes to each, a slice of members per loop turn.
+
+        A daphne connection gets the frame's bytes on its transport (`insights.frames`); any other
+        member, or one that cannot take them that way just now, gets the text through its ASGI send.
+        """
+        outgoing = [frames.Frame(text) for text in texts]
         members = list(self.members.items())
         for start in range(0, len(members), FANOUT_SLICE):
             for member, held in members[start : start + FANOUT_SLICE]:
                 if held is not None:
-                    held.extend(frames)
+                    held.extend(texts)
                     continue
+                connection = self.connections.get(member)
                 try:
-                    for text in frames:
-                        await member.base_send({"type": "websocket.send", "text": text})
+                    for frame in outgoing:
+                        if connection is None or not frames.write_frame(connection, frame):
+                            await member.base_send({"type": "websocket.send", "text": frame.text})
                 except Exception:  # one client's broken connection must not cost the others their update
                     logger.debug("Dashboard hub: a send failed", exc_info=True)
             await asyncio.sleep(0)

@@ -9,21 +9,24 @@ from decimal import Decimal
 
 import pytest
 from channels.db import database_sync_to_async
+from daphne.ws_protocol import WebSocketProtocol
 from rest_framework_simplejwt.tokens import AccessToken
 
 from catalog.services import product_create
 from catalog.tests.factories import CategoryFactory, ProductFactory
-from insights import events, realtime
+from insights import events, frames, realtime
 from inventory.models import MovementReason
 from inventory.services import stock_adjust
 from sales.models import Sale
 from sales.services import sale_record, sale_refund
 
 from .ws_support import (  # noqa: F401  (the fixtures are found by their names, "broadcaster" and "redis_layer")
+    asgi_send_of,
     broadcaster_fixture,
     communicator,
     connect_with_snapshot,
     free_port,
+    open_connection,
     receive_until,
     redis_layer_fixture,
     redis_layer_settings,
@@ -454,6 +457,45 @@ async def test_hub_encodes_each_frame_once_and_holds_them_for_a_member_not_ready
     await hub.leave(live)
     await hub.leave(joining)
     assert hub.members == {}
+
+
+class DaphneClient:
+    """A hub member on a daphne connection: what reaches its client is what its transport was given."""
+
+    def __init__(self) -> None:
+        self.connection, self.wire = open_connection()
+        self.base_send = asgi_send_of(self.connection)
+
+    def received(self) -> bytes:
+        return self.wire.value()
+
+
+@pytest.mark.asyncio
+async def test_the_hub_writes_its_frames_to_daphne_connections_in_order(redis_layer):
+    hub = realtime.DashboardHub()
+    live, closing = DaphneClient(), DaphneClient()
+    for client in (live, closing):
+        await hub.join(client)
+        await hub.ready(client)
+    closing.connection.state = WebSocketProtocol.STATE_CLOSING  # its client is going: nothing more for it
+
+    layer = realtime.get_channel_layer()
+    events = [{"type": "sale.recorded", "data": {"id": 1}}]
+    await layer.group_send(realtime.DASHBOARD_GROUP, {"type": realtime.DASHBOARD_EVENTS, "events": events})
+    await layer.group_send(realtime.DASHBOARD_GROUP, {"type": realtime.DASHBOARD_UPDATE, "data": {"today": 1}})
+    async with asyncio.timeout(5):
+        while hub.messages < 2:
+            await asyncio.sleep(0.01)
+
+    expected = [
+        frames.Frame('{"type": "sale.recorded", "data": {"id": 1}}').wire,
+        frames.Frame('{"type": "dashboard.update", "data": {"today": 1}}').wire,
+    ]
+    # Through its ASGI send nothing would arrive: this daphne server never registered the connection.
+    assert live.received() == b"".join(expected)
+    assert closing.received() == b""
+    for client in (live, closing):
+        await hub.leave(client)
 
 
 def test_writing_processes_share_one_snapshot_per_window_and_none_misses_its_write(redis_layer):

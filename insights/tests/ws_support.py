@@ -1,6 +1,7 @@
 """Helpers and fixtures for the live dashboard's tests (consumers, realtime, servers, browser)."""
 
 import asyncio
+import functools
 import json
 import os
 import socket
@@ -18,8 +19,11 @@ import pytest
 import redis
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from django.conf import settings as django_settings
 from django.db import connection
+from twisted.internet.testing import StringTransport
 
 from insights import realtime
 
@@ -230,3 +234,26 @@ def start_servers(count: int, env: dict[str, str], log_dir: Path) -> Iterator[li
     finally:
         for server in servers:
             server.stop()
+
+
+# --- daphne connections without a server ---------------------------------------------------
+
+
+class _NoServer:
+    """What daphne's WebSocketFactory keeps of its server: nothing these tests reach."""
+
+
+def open_connection() -> tuple[WebSocketProtocol, StringTransport]:
+    """A daphne WebSocket connection past its handshake, writing to a transport that keeps the bytes."""
+    connection = WebSocketFactory(_NoServer(), server="test").buildProtocol(("127.0.0.1", 50000))
+    transport = StringTransport()
+    connection.makeConnection(transport)
+    connection.state = WebSocketProtocol.STATE_OPEN
+    transport.clear()
+    return connection, transport
+
+
+def asgi_send_of(connection: WebSocketProtocol):
+    """The `send` daphne gives the application of connection."""
+    server = Server(application=None, endpoints=["tcp:port=0:interface=127.0.0.1"])
+    return functools.partial(server.handle_reply, connection)
