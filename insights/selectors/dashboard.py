@@ -62,7 +62,7 @@ def _snapshot(now: datetime) -> dict:
         per_hour[hour] = per_hour[hour] + metrics
 
     recent = _recent_sales()
-    top_rows, _ = top_product_rows(
+    top_rows = top_product_rows(
         window=(today_start, now), filters=SalesFilters(), by="revenue", limit=TOP_PRODUCTS_TODAY
     )
     return {

@@ -39,7 +39,7 @@ from django.db.models.functions import TruncDate, TruncHour
 from ecommerce_admin import store_calendar
 from sales.models import RefundLine, SaleLine
 
-from .windowed import COUNT, COUNT_DISTINCT, MAX, SUM, WindowedAggregate, windowed_rows
+from .windowed import COUNT, COUNT_DISTINCT, MAX, SUM, WindowedAggregate, WindowedQuery, windowed_query, windowed_rows
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -285,20 +285,49 @@ _REFUND_AGGREGATES = {
 
 
 def _rows(table: _Table, windows: Mapping[str, Window], filters: SalesFilters, group: Grouping, aggregates):
+    return windowed_rows(table.model, **_query_arguments(table, windows, filters, group, aggregates))
+
+
+def lines_queries(window: Window, filters: SalesFilters, group: Grouping) -> list[tuple[WindowedQuery, dict[str, str]]]:
+    """The sale lines' and the refund lines' query of one window, each with the metric its columns hold.
+
+    For a caller that sums them with other sources in one statement (`summarised.ranked_keys`).
+    """
+    windows = {"window": window}
+    return [
+        (
+            windowed_query(
+                _SALE_LINES.model, **_query_arguments(_SALE_LINES, windows, filters, group, _SALE_AGGREGATES)
+            ),
+            {"gross_revenue": "w0_gross", "orders": "w0_orders", "units_sold": "w0_units"},
+        ),
+        (
+            windowed_query(
+                _REFUND_LINES.model, **_query_arguments(_REFUND_LINES, windows, filters, group, _REFUND_AGGREGATES)
+            ),
+            {"refunds": "w0_amount", "units_refunded": "w0_units"},
+        ),
+    ]
+
+
+def _query_arguments(
+    table: _Table, windows: Mapping[str, Window], filters: SalesFilters, group: Grouping, aggregates
+) -> dict:
     key = None
     if group is not Grouping.TOTAL:
         start = min(window[0] for window in windows.values())
         end = max(window[1] for window in windows.values())
         key = _group_key(table, group, start, end)
-    return windowed_rows(
-        table.model,
-        time_path=table.time,
-        windows=list(windows.values()),
-        aggregates=aggregates,
-        equal=_equal(table, filters),
-        key=key,
-        overall={"category_name": WindowedAggregate(MAX, table.category_name)} if group is Grouping.CATEGORY else None,
-    )
+    return {
+        "time_path": table.time,
+        "windows": list(windows.values()),
+        "aggregates": aggregates,
+        "equal": _equal(table, filters),
+        "key": key,
+        "overall": (
+            {"category_name": WindowedAggregate(MAX, table.category_name)} if group is Grouping.CATEGORY else None
+        ),
+    }
 
 
 def in_windows(field_name: str, windows: Iterable[tuple]) -> Q:

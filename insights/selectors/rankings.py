@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 
 from ecommerce_admin import store_calendar
+from ecommerce_admin.snapshot_reads import one_snapshot
 
 from .labels import category_names, product_labels
 from .metrics import (
@@ -18,8 +19,9 @@ from .metrics import (
     percent_change,
     share_percent,
 )
+from .summarised import RANKED_BY, ranked_products
 
-TOP_PRODUCTS_BY = ("revenue", "units")
+TOP_PRODUCTS_BY = RANKED_BY
 
 
 def sales_by_category(*, start_date: date, end_date: date, filters: SalesFilters) -> dict:
@@ -51,7 +53,9 @@ def sales_by_category(*, start_date: date, end_date: date, filters: SalesFilters
 def top_products(*, start_date: date, end_date: date, filters: SalesFilters, by: str, limit: int) -> dict:
     """The best-selling products of the range by net revenue or by units."""
     window = store_calendar.date_range_bounds(start_date, end_date)
-    results, newest = top_product_rows(window=window, filters=filters, by=by, limit=limit)
+    with one_snapshot():  # the newest sale counted is the newest of the sales ranked
+        results = top_product_rows(window=window, filters=filters, by=by, limit=limit)
+        newest = metrics_aggregate(windows={"range": window}, filters=filters).newest
     return {
         "start_date": start_date.isoformat(),
         "end_date": end_date.isoformat(),
@@ -65,17 +69,11 @@ def top_products(*, start_date: date, end_date: date, filters: SalesFilters, by:
 
 def top_product_rows(
     *, window: tuple[datetime, datetime], filters: SalesFilters, by: str = "revenue", limit: int = 10
-) -> tuple[list[dict], datetime | None]:
+) -> list[dict]:
     """The `limit` best products of a UTC window, by net revenue (or units), then the other, then product id."""
-    aggregate = metrics_aggregate(windows={"range": window}, filters=filters, group=Grouping.PRODUCT)
-    per_product = aggregate.windows["range"]
-    if by == "units":
-        best = sorted(per_product.items(), key=lambda item: (-item[1].units, -item[1].net_revenue, item[0]))
-    else:
-        best = sorted(per_product.items(), key=lambda item: (-item[1].net_revenue, -item[1].units, item[0]))
-    best = best[:limit]
+    best = ranked_products(window=window, filters=filters, by=by, limit=limit)
     labels = product_labels(key for key, _ in best)
-    rows = [
+    return [
         {
             "product": key,
             "sku": labels[key].sku if key in labels else "",
@@ -84,7 +82,6 @@ def top_product_rows(
         }
         for key, metrics in best
     ]
-    return rows, aggregate.newest
 
 
 def category_performance(*, days: int, filters: SalesFilters, now: datetime) -> dict:

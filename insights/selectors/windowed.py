@@ -55,6 +55,46 @@ def windowed_rows(
     in `raw` come back as the database returned them, for a caller that keeps one value of many
     rows and converts only that one (`converter_of`).
     """
+    query = windowed_query(
+        model,
+        time_path=time_path,
+        windows=windows,
+        aggregates=aggregates,
+        equal=equal,
+        key=key,
+        overall=overall,
+        raw=raw,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query.sql, query.params)
+        names = [description[0] for description in cursor.description]
+        return [query.converted(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class WindowedQuery:
+    """The SQL of `windowed_rows`, its parameters, and what converts each column of its rows."""
+
+    sql: str
+    params: list
+    converters: list[tuple[str, tuple, Any]]
+
+    def converted(self, row: dict) -> dict:
+        return _converted(row, self.converters)
+
+
+def windowed_query(
+    model: type,
+    *,
+    time_path: str,
+    windows: Sequence[tuple],
+    aggregates: Mapping[str, WindowedAggregate],
+    equal: Mapping[str, object] | None = None,
+    key: str | Expression | None = None,
+    overall: Mapping[str, WindowedAggregate] | None = None,
+    raw: Collection[str] = (),
+) -> WindowedQuery:
+    """The query `windowed_rows` runs, for a caller that runs it inside a larger one."""
     query = _Query(model)
     quote = query.quote
     time_column = query.column(time_path)
@@ -99,10 +139,7 @@ def windowed_rows(
         sql += f" GROUP BY {key_sql}"
         params += key_params
     converters = [(name, functions, expression) for name, (functions, expression) in converters if functions]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [description[0] for description in cursor.description]
-        return [_converted(dict(zip(names, row, strict=True)), converters) for row in cursor.fetchall()]
+    return WindowedQuery(sql, params, converters)
 
 
 class _Query:

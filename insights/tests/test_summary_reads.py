@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from insights.models import HourlySales
 from insights.selectors import summarised
-from insights.selectors.metrics import Grouping, metrics_aggregate
+from insights.selectors.metrics import Grouping, SalesFilters, metrics_aggregate
 from sales.models import Sale
 
 from .builders import refund, sell
@@ -95,13 +95,52 @@ def test_top_products_so_far_today_read_the_day_product_summary_and_the_lines_da
     green, black = store
     today = (datetime(2026, 11, 24, tzinfo=UTC), NOW)
     with CaptureQueriesContext(connection) as queries:
-        aggregate = metrics_aggregate(windows={"today": today}, group=Grouping.PRODUCT)
-    assert "insights_dailyproductsales" in " ".join(query["sql"] for query in queries)
-    assert all("2026-11-25 00:00:00" in sql and "2026-11-24 00:00:00" not in sql for sql in line_reads(queries))
-    assert {key: metrics.units_sold for key, metrics in aggregate.windows["today"].items()} == {
-        green.pk: 2,
-        black.pk: 1,
-    }
+        ranked = summarised.ranked_products(window=today, filters=SalesFilters(), by="revenue", limit=10)
+    assert len(queries) == 1  # one statement ranks every part
+    assert "insights_dailyproductsales" in queries[0]["sql"]
+    # the day's row minus the lines of [15:30, midnight): none of the lines before now is read
+    assert "2026-11-25 00:00:00" in queries[0]["sql"]
+    assert "2026-11-24 00:00:00" not in queries[0]["sql"]
+    assert [(key, metrics.units_sold) for key, metrics in ranked] == [(green.pk, 2), (black.pk, 1)]
+
+
+@pytest.mark.parametrize("by", ["revenue", "units"])
+@pytest.mark.parametrize(
+    "filters",
+    [SalesFilters(), SalesFilters(channel="pos"), SalesFilters(category=-1)],
+    ids=["all", "one channel (the lines)", "one category"],
+)
+@pytest.mark.parametrize(
+    "window",
+    [
+        (datetime(2026, 9, 20, 13, tzinfo=UTC), NOW),  # whole months, whole days, hours at both edges
+        (datetime(2026, 11, 24, tzinfo=UTC), NOW),  # so far today: the day minus the rest of it
+        (datetime(2026, 10, 5, tzinfo=UTC), datetime(2026, 10, 5, tzinfo=UTC)),  # empty
+    ],
+    ids=["two months and edges", "today so far", "empty"],
+)
+def test_the_ranking_is_the_products_figures_sorted_and_cut(store, window, filters, by):
+    green, black = store
+    coffee = CategoryFactory(name="Coffee")
+    beans, twin = (ProductFactory(category=coffee, price=Decimal("4.00"), initial_stock=500) for _ in range(2))
+    for days_ago in range(0, 60, 4):
+        sold_at = NOW - timedelta(days=days_ago, minutes=20)
+        sale = sell((beans, 3), (twin, 3), (green, 1), sold_at=sold_at, channel="pos")  # beans and twin tie
+        if days_ago % 8 == 0:
+            refund(sale, (0, 1), (1, 1), created_at=sold_at + timedelta(minutes=15))
+    sell((beans, 1), sold_at=NOW + timedelta(minutes=2), channel="pos")  # dated ahead of now
+    if filters.category == -1:
+        filters = SalesFilters(category=coffee.pk)
+
+    grouped = metrics_aggregate(windows={"window": window}, filters=filters, group=Grouping.PRODUCT).windows["window"]
+    if by == "units":
+        expected = sorted(grouped.items(), key=lambda item: (-item[1].units, -item[1].net_revenue, item[0]))
+    else:
+        expected = sorted(grouped.items(), key=lambda item: (-item[1].net_revenue, -item[1].units, item[0]))
+
+    assert len(expected) >= 2 or window[0] == window[1]  # at least the tie
+    for limit in (1, 2, 10):
+        assert summarised.ranked_products(window=window, filters=filters, by=by, limit=limit) == expected[:limit]
 
 
 def test_sales_dated_after_now_are_taken_away_from_the_summary_rows_that_hold_them(store):
@@ -112,7 +151,7 @@ def test_sales_dated_after_now_are_taken_away_from_the_summary_rows_that_hold_th
 
     totals = metrics_aggregate(windows={"today": today})
     hours = metrics_aggregate(windows={"today": today}, group=Grouping.LOCAL_HOUR)
-    products = metrics_aggregate(windows={"today": today}, group=Grouping.PRODUCT)
+    products = summarised.ranked_products(window=today, filters=SalesFilters(), by="units", limit=10)
 
     assert (totals.total("today").orders, totals.total("today").units_sold) == (2, 4)
     assert totals.newest == NOW - timedelta(minutes=10)  # not the sale of 15:34
@@ -121,14 +160,15 @@ def test_sales_dated_after_now_are_taken_away_from_the_summary_rows_that_hold_th
         datetime(2026, 11, 24, 15, tzinfo=UTC): 1,
     }
     # green sold 2 at 14:30 and nothing else before now; the 5 dated ahead leave no trace
-    assert {key: metrics.units_sold for key, metrics in products.windows["today"].items()} == {green.pk: 2, black.pk: 2}
+    assert [(key, metrics.units_sold) for key, metrics in products] == [(green.pk, 2), (black.pk, 2)]
 
 
 def test_a_product_sold_only_after_now_is_not_listed_so_far_today(store):
     latecomer = ProductFactory(price=Decimal("9.00"), initial_stock=5)
     sell((latecomer, 1), sold_at=NOW + timedelta(minutes=1))
-    products = metrics_aggregate(windows={"today": (datetime(2026, 11, 24, tzinfo=UTC), NOW)}, group=Grouping.PRODUCT)
-    assert latecomer.pk not in products.windows["today"]
+    today = (datetime(2026, 11, 24, tzinfo=UTC), NOW)
+    products = summarised.ranked_products(window=today, filters=SalesFilters(), by="revenue", limit=10)
+    assert latecomer.pk not in [key for key, _ in products]
 
 
 def test_a_past_partial_hour_is_read_from_its_own_lines_when_they_are_the_smaller_part(store):
