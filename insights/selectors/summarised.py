@@ -380,23 +380,26 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
     )
     result = Aggregate(windows={name: {} for name in windows})
     newest_raw: dict[str, Any] = {}
+    # Each window's columns named once, not once per row (a year of hours is 8,760 rows).
+    columns = [
+        (
+            name,
+            *(f"w{index}_{column}" for column in ("rows", "gross", "refunds", "orders", "sold", "refunded", "newest")),
+        )
+        for index, name in enumerate(windows)
+    ]
     for row in rows:
         row_key = row.get("key")
         if local_dates_of_hours:
             row_key = store_calendar.to_local(row_key).date()
-        for index, name in enumerate(windows):
-            if not row[f"w{index}_rows"]:
+        for name, count, gross, refunds, orders, sold, refunded, newest_column in columns:
+            if not row[count]:
                 continue
-            metrics = Metrics(
-                gross_revenue=row[f"w{index}_gross"],
-                refunds=row[f"w{index}_refunds"],
-                orders=int(row[f"w{index}_orders"]),
-                units_sold=int(row[f"w{index}_sold"]),
-                units_refunded=int(row[f"w{index}_refunded"]),
-            )
-            found = result.windows[name].get(row_key)
-            result.windows[name][row_key] = found + metrics if found is not None else metrics
-            newest = row[f"w{index}_newest"]
+            metrics = Metrics(row[gross], row[refunds], int(row[orders]), int(row[sold]), int(row[refunded]))
+            groups = result.windows[name]
+            found = groups.get(row_key)
+            groups[row_key] = found + metrics if found is not None else metrics
+            newest = row[newest_column]
             if newest is not None and (name not in newest_raw or newest > newest_raw[name]):
                 newest_raw[name] = newest
         if row.get("category_name"):
