@@ -1,7 +1,9 @@
 """One definition of every sales metric, aggregated in the database.
 
 Every analytics and insights figure (JSON, CSV and the dashboard snapshot) comes from
-`metrics_aggregate`, so no two places can disagree:
+`metrics_aggregate`, so no two places can disagree. The product rankings come from
+`summarised.ranked_products`, which sums the same queries of the same tables in one statement
+(a test checks that it equals `metrics_aggregate` by product, sorted):
 
 - gross revenue: the sum of `line_total` of the sale lines sold in the window, each under the
   category, price and channel it had when sold (the line's snapshot);
@@ -291,7 +293,7 @@ def _rows(table: _Table, windows: Mapping[str, Window], filters: SalesFilters, g
 def lines_queries(window: Window, filters: SalesFilters, group: Grouping) -> list[tuple[WindowedQuery, dict[str, str]]]:
     """The sale lines' and the refund lines' query of one window, each with the metric its columns hold.
 
-    For a caller that sums them with other sources in one statement (`summarised.ranked_keys`).
+    For a caller that sums them with other sources in one statement (`summarised.ranked_products`).
     """
     windows = {"window": window}
     return [
