@@ -12,6 +12,13 @@ Only where that is exactly what the ASGI send would do: a daphne connection, ope
 queued before this frame, without per-message compression or fragmentation, and the frame within
 its size limit. Anything else (another ASGI server, a test's fake client, a closing connection)
 goes the ASGI way.
+
+The bytes then go to the socket at once when Twisted holds nothing for it (`send_now`). Twisted's
+`write` buffers them, asks epoll to watch the socket, sends on the loop's next turn and stops
+watching: with the ASGI send gone, that was most of what a frame still cost (84 to 89 µs of server
+CPU per frame at 1,000 clients, against 30 µs sending at once). What the socket does not take goes
+to Twisted's `write`, after what was sent, so the order of the bytes is kept. This reads Twisted's
+TCP transport (its buffers), whose version is pinned for it in requirements.txt.
 """
 
 import functools
@@ -23,6 +30,7 @@ from autobahn.websocket.protocol import PreparedMessage
 from channels.sessions import InstanceSessionWrapper
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet import tcp
 
 
 @dataclass(frozen=True)
@@ -66,5 +74,30 @@ def write_frame(connection: Any, frame: Frame) -> bool:
         or 0 < connection.maxMessagePayloadSize < size
     ):
         return False
-    connection.transport.write(frame.wire)
+    send_now(connection.transport, frame.wire)
     return True
+
+
+def send_now(transport: Any, data: bytes) -> None:
+    """Send data on transport's socket now if Twisted has nothing buffered for it; the rest through Twisted."""
+    try:
+        idle = (
+            isinstance(transport, tcp.Connection)
+            and not getattr(transport, "TLS", False)
+            and transport.connected
+            and not transport.disconnecting
+            and not transport.dataBuffer
+            and not transport._tempDataBuffer
+        )
+    except AttributeError:  # a Twisted that keeps its buffers otherwise: let it write
+        idle = False
+    if not idle:
+        transport.write(data)
+        return
+    try:
+        sent = transport.socket.send(data)
+    except OSError:  # it would block, or the connection is going: Twisted's write handles both
+        transport.write(data)
+        return
+    if sent < len(data):
+        transport.write(data[sent:])

@@ -1,10 +1,12 @@
-"""A frame written straight to a daphne connection is byte for byte what its ASGI send writes, or nothing."""
+"""A frame written straight to a daphne connection is what its ASGI send writes, sent now only if nothing is ahead."""
 
 import functools
+import socket
 
 import pytest
 from channels.sessions import InstanceSessionWrapper
 from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet import tcp
 
 from insights import frames
 
@@ -67,3 +69,85 @@ def test_any_other_send_has_no_connection():
     assert frames.connection_of(send) is None
     assert frames.connection_of(functools.partial(send)) is None
     assert frames.connection_of(functools.partial(print, object())) is None
+
+
+class TcpTransport(tcp.Server):
+    """Twisted's TCP transport over one end of a socket pair, with no reactor: what its write gets is kept."""
+
+    def __init__(self, sock: socket.socket) -> None:  # not Twisted's: it would register with the reactor
+        self.socket = sock
+        self.connected = 1
+        self.disconnecting = False
+        self.dataBuffer = b""
+        self._tempDataBuffer: list[bytes] = []
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(bytes(data))
+
+
+@pytest.fixture
+def socket_pair():
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    theirs.setblocking(False)
+    yield ours, theirs
+    ours.close()
+    theirs.close()
+
+
+def received(sock: socket.socket) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = sock.recv(1 << 20)
+        except BlockingIOError:
+            return b"".join(chunks)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def test_a_frame_goes_to_the_socket_at_once_when_twisted_holds_nothing(socket_pair):
+    ours, theirs = socket_pair
+    transport = TcpTransport(ours)
+    frames.send_now(transport, b"\x81\x02{}")
+    assert received(theirs) == b"\x81\x02{}"
+    assert transport.written == []
+
+
+def test_bytes_twisted_already_holds_go_first(socket_pair):
+    ours, theirs = socket_pair
+    transport = TcpTransport(ours)
+    transport._tempDataBuffer.append(b"earlier")
+    frames.send_now(transport, b"later")
+    assert received(theirs) == b""
+    assert transport.written == [b"later"]  # after "earlier", in Twisted's own order
+
+
+def test_what_a_full_socket_does_not_take_goes_to_twisted_after_what_it_took(socket_pair):
+    ours, theirs = socket_pair
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    transport = TcpTransport(ours)
+    data = bytes(range(256)) * 16_384  # 4 MiB: more than the socket's buffers hold
+    frames.send_now(transport, data)
+    taken = received(theirs)
+    assert 0 < len(taken) < len(data)
+    assert taken + b"".join(transport.written) == data
+
+
+@pytest.mark.parametrize(
+    "make_unfit",
+    [
+        pytest.param(lambda transport: setattr(transport, "connected", 0), id="not connected"),
+        pytest.param(lambda transport: setattr(transport, "disconnecting", True), id="disconnecting"),
+        pytest.param(lambda transport: setattr(transport, "TLS", True), id="TLS"),
+        pytest.param(lambda transport: transport.socket.close(), id="socket closed"),
+    ],
+)
+def test_a_transport_that_cannot_send_now_gets_the_bytes_through_twisted(socket_pair, make_unfit):
+    ours, _ = socket_pair
+    transport = TcpTransport(ours)
+    make_unfit(transport)
+    frames.send_now(transport, b"frame")
+    assert transport.written == [b"frame"]
