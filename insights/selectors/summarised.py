@@ -84,11 +84,8 @@ def aggregate_with_summaries(
     return result
 
 
-# The summed metrics of a ranking, and the columns of a summary's one-window query that hold them.
+# The summed metrics of a ranking (`_RANKED_AGGREGATES` and `_SUMMARY_COLUMNS` read them from a summary).
 RANKED_METRICS = ("gross_revenue", "refunds", "orders", "units_sold", "units_refunded")
-_SUMMARY_COLUMNS = dict(
-    zip(RANKED_METRICS, ("w0_gross", "w0_refunds", "w0_orders", "w0_sold", "w0_refunded"), strict=True)
-)
 RANKED_BY = ("revenue", "units")
 
 
@@ -155,12 +152,11 @@ def ranked_products(*, window: Window, filters: SalesFilters, by: str, limit: in
 
 def _summary_query(span: tuple, filters: SalesFilters, unit: str) -> WindowedQuery:
     source = _source(filters, Grouping.PRODUCT, unit)
-    aggregates = {name: _SUMMARY_AGGREGATES[name] for name in ("gross", "refunds", "orders", "sold", "refunded")}
     return windowed_query(
         source.table,
         time_path=source.time_field,
         windows=[span],
-        aggregates=aggregates,
+        aggregates=_RANKED_AGGREGATES,
         equal=source.equal,
         key=source.key,
     )
@@ -321,6 +317,9 @@ _SUMMARY_AGGREGATES = {
     "newest": WindowedAggregate(MAX, "newest"),
     "rows": WindowedAggregate(COUNT, "orders"),  # a column never NULL: the window's rows
 }
+# A ranking's part read from a summary: the metrics it sums, each as the column of a one-window query.
+_RANKED_AGGREGATES = {name: _SUMMARY_AGGREGATES[name] for name in ("gross", "refunds", "orders", "sold", "refunded")}
+_SUMMARY_COLUMNS = dict(zip(RANKED_METRICS, (f"w0_{name}" for name in _RANKED_AGGREGATES), strict=True))
 
 
 @dataclass(frozen=True)

@@ -35,52 +35,22 @@ class WindowedAggregate:
     path: str
 
 
-def windowed_rows(
-    model: type,
-    *,
-    time_path: str,
-    windows: Sequence[tuple],
-    aggregates: Mapping[str, WindowedAggregate],
-    equal: Mapping[str, object] | None = None,
-    key: str | Expression | None = None,
-    overall: Mapping[str, WindowedAggregate] | None = None,
-    raw: Collection[str] = (),
-) -> list[dict]:
-    """Each aggregate once per window, over the rows whose `time_path` lies in any window.
-
-    Windows are half-open [start, end) (dates or datetimes, as the time field holds). A row's
-    aggregates are named `w<window index>_<name>`; `overall` aggregates (no window) keep their name.
-    `key` (a path, or an ORM expression over the model's fields) groups the rows and comes back as
-    `key`; without it there is exactly one row, as with `QuerySet.aggregate`. The aggregates named
-    in `raw` come back as the database returned them, for a caller that keeps one value of many
-    rows and converts only that one (`converter_of`).
-    """
-    query = windowed_query(
-        model,
-        time_path=time_path,
-        windows=windows,
-        aggregates=aggregates,
-        equal=equal,
-        key=key,
-        overall=overall,
-        raw=raw,
-    )
+def windowed_rows(model: type, **arguments: Any) -> list[dict]:
+    """The rows of `windowed_query(model, **arguments)`, each column converted as the ORM would."""
+    query = windowed_query(model, **arguments)
     with connection.cursor() as cursor:
         cursor.execute(query.sql, query.params)
         names = [description[0] for description in cursor.description]
-        return [query.converted(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+        return [_converted(dict(zip(names, row, strict=True)), query.converters) for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True)
 class WindowedQuery:
-    """The SQL of `windowed_rows`, its parameters, and what converts each column of its rows."""
+    """The SQL of `windowed_query`, its parameters, and what converts each column of its rows."""
 
     sql: str
     params: list
     converters: list[tuple[str, tuple, Any]]
-
-    def converted(self, row: dict) -> dict:
-        return _converted(row, self.converters)
 
 
 def windowed_query(
@@ -94,7 +64,16 @@ def windowed_query(
     overall: Mapping[str, WindowedAggregate] | None = None,
     raw: Collection[str] = (),
 ) -> WindowedQuery:
-    """The query `windowed_rows` runs, for a caller that runs it inside a larger one."""
+    """Each aggregate once per window, over the rows whose `time_path` lies in any window.
+
+    Windows are half-open [start, end) (dates or datetimes, as the time field holds). A row's
+    aggregates are named `w<window index>_<name>`; `overall` aggregates (no window) keep their name.
+    `key` (a path, or an ORM expression over the model's fields) groups the rows and comes back as
+    `key`; without it there is exactly one row, as with `QuerySet.aggregate`. The aggregates named
+    in `raw` come back as the database returned them, for a caller that keeps one value of many
+    rows and converts only that one (`converter_of`). `windowed_rows` runs it; a caller that sums
+    it with other sources runs it inside a larger statement.
+    """
     query = _Query(model)
     quote = query.quote
     time_column = query.column(time_path)
