@@ -424,6 +424,17 @@ class FakeClient:
         self.sent.append(message["text"])
 
 
+async def broadcast_events_then_update(hub: realtime.DashboardHub, events: list[dict], update: dict) -> None:
+    """Send the group a round's two messages, as the broadcaster does, and wait until hub has fanned both out."""
+    layer = realtime.get_channel_layer()
+    fanned_out = hub.messages + 2
+    await layer.group_send(realtime.DASHBOARD_GROUP, {"type": realtime.DASHBOARD_EVENTS, "events": events})
+    await layer.group_send(realtime.DASHBOARD_GROUP, {"type": realtime.DASHBOARD_UPDATE, "data": update})
+    async with asyncio.timeout(5):
+        while hub.messages < fanned_out:
+            await asyncio.sleep(0.01)
+
+
 @pytest.mark.asyncio
 async def test_hub_encodes_each_frame_once_and_holds_them_for_a_member_not_ready_yet(redis_layer, monkeypatch):
     encoded = []
@@ -435,13 +446,8 @@ async def test_hub_encodes_each_frame_once_and_holds_them_for_a_member_not_ready
     await hub.ready(live)
     await hub.join(joining)  # still waiting for its snapshot
 
-    layer = realtime.get_channel_layer()
     events = [{"type": "sale.recorded", "data": {"id": 1}}, {"type": "stock.out", "data": {"product": 2}}]
-    await layer.group_send(realtime.DASHBOARD_GROUP, {"type": realtime.DASHBOARD_EVENTS, "events": events})
-    await layer.group_send(realtime.DASHBOARD_GROUP, {"type": realtime.DASHBOARD_UPDATE, "data": {"today": 1}})
-    async with asyncio.timeout(5):
-        while hub.messages < 2:
-            await asyncio.sleep(0.01)
+    await broadcast_events_then_update(hub, events, {"today": 1})
 
     expected = [
         '{"type": "sale.recorded", "data": {"id": 1}}',
@@ -479,13 +485,7 @@ async def test_the_hub_writes_its_frames_to_daphne_connections_in_order(redis_la
         await hub.ready(client)
     closing.connection.state = WebSocketProtocol.STATE_CLOSING  # its client is going: nothing more for it
 
-    layer = realtime.get_channel_layer()
-    events = [{"type": "sale.recorded", "data": {"id": 1}}]
-    await layer.group_send(realtime.DASHBOARD_GROUP, {"type": realtime.DASHBOARD_EVENTS, "events": events})
-    await layer.group_send(realtime.DASHBOARD_GROUP, {"type": realtime.DASHBOARD_UPDATE, "data": {"today": 1}})
-    async with asyncio.timeout(5):
-        while hub.messages < 2:
-            await asyncio.sleep(0.01)
+    await broadcast_events_then_update(hub, [{"type": "sale.recorded", "data": {"id": 1}}], {"today": 1})
 
     expected = [
         frames.Frame('{"type": "sale.recorded", "data": {"id": 1}}').wire,
