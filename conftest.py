@@ -9,9 +9,7 @@ from rest_framework.test import APIClient
 
 def pytest_collection_modifyitems(config, items):
     """Skip tests that need MySQL/MariaDB when the suite runs on another database."""
-    from django.conf import settings
-
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    if connection.vendor == "mysql":
         return
     skip = pytest.mark.skip(reason="needs MySQL/MariaDB (DATABASE_URL is not mysql://)")
     for item in items:

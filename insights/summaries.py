@@ -30,6 +30,7 @@ from django.db.models.functions import TruncDate, TruncHour, TruncMonth
 
 from ecommerce_admin import store_calendar
 from ecommerce_admin.answer_cache import answers_changed
+from ecommerce_admin.db_insert import execute_later
 from sales.models import Refund, RefundLine, Sale, SaleLine
 
 from .models import (
@@ -185,7 +186,7 @@ def _increment(cursor, model: type, table: Table) -> None:
         params += [time_key, *key[1:], *figures.values(), newest]
         if named:
             params.append(figures.category_name)
-    cursor.execute(_upsert_sql(model, len(rows), db.vendor), params)
+    execute_later(cursor, _upsert_sql(model, len(rows), db.vendor), params)
 
 
 @functools.lru_cache(maxsize=256)

@@ -39,7 +39,7 @@ def test_database_and_redis_urls_switch_to_mysql_and_redis():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "django.db.backends.mysql", "channels_redis.pubsub.RedisPubSubChannelLayer", "600",
+        "ecommerce_admin.mysql_backend", "channels_redis.pubsub.RedisPubSubChannelLayer", "600",
     ]  # fmt: skip
 
 
