@@ -10,7 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from catalog.models import Product
-from ecommerce_admin.db_insert import rows_insert
+from ecommerce_admin.db_insert import execute_later, rows_insert
 from ecommerce_admin.db_retry import retry_on_deadlock
 from ecommerce_admin.errors import DomainError
 
@@ -127,10 +127,10 @@ def stock_apply(
 ) -> list[StockMovement]:
     """Apply several stock changes at once, all or nothing, writing one ledger row per change.
 
-    Three statements whatever the number of products: the stock rows are locked and read in
-    product-id order (`SELECT ... FOR UPDATE`), so concurrent callers queue on them in one order
-    and never deadlock one another; one conditional UPDATE then moves them all; one INSERT writes
-    the ledger. The quantities read under the lock are exact until the commit, so an insufficient
+    Three statements whatever the number of products, in two round trips: the stock rows are locked
+    and read in product-id order (`SELECT ... FOR UPDATE`), so concurrent callers queue on them in one
+    order and never deadlock one another; one UPDATE then moves them all and one INSERT writes the
+    ledger. The quantities read under the lock are exact until the commit, so an insufficient
     stock is refused before anything is written, naming the first product short and what it has.
     Must run inside a transaction (the caller's), which holds those locks.
     """
@@ -199,30 +199,27 @@ def _locked_levels(cursor, product_ids: list[int]) -> dict[int, tuple[int, int]]
 
 
 def _levels_move(cursor, net_by_product: dict[int, int], rows_by_product: dict[int, int]) -> None:
-    """Move every level by its net change, and its ledger row count, in one conditional UPDATE.
+    """Move every level by its net change, and its ledger row count, in one UPDATE sent with the ledger's INSERT.
 
     The rows are already locked in product-id order (`_locked_levels`), so the order this statement
-    visits them in cannot deadlock, and it needs no MySQL-only `ORDER BY`. The condition repeats,
-    row by row, the check just made under the lock: were a caller ever to reach here without
-    holding the rows, the UPDATE would match fewer rows and fail loudly rather than oversell (the
-    CHECK constraint on quantity is the last guard).
+    visits them in cannot deadlock, and it needs no MySQL-only `ORDER BY`; the quantities were read
+    under that lock, so each moves by exactly what the ledger rows record. It waits for the ledger's
+    INSERT (`execute_later`): no round trip of its own. Were a caller ever to reach here without
+    holding the rows, a level taken below zero fails the transaction, with its ledger rows (the
+    unsigned column and the CHECK constraint on quantity).
     """
     product_ids = sorted(net_by_product)
     table = connection.ops.quote_name(StockLevel._meta.db_table)
     whens = " ".join(["WHEN %s THEN %s"] * len(product_ids))
-    placeholders = ", ".join(["%s"] * len(product_ids))
     nets = [value for product_id in product_ids for value in (product_id, net_by_product[product_id])]
-    floors = [value for product_id in product_ids for value in (product_id, max(0, -net_by_product[product_id]))]
     rows = [value for product_id in product_ids for value in (product_id, rows_by_product[product_id])]
     sql = (
         f"UPDATE {table} SET quantity = quantity + CASE product_id {whens} END, "
         f"movements = movements + CASE product_id {whens} END, updated_at = %s "
-        f"WHERE product_id IN ({placeholders}) AND quantity >= CASE product_id {whens} END"
+        f"WHERE product_id IN ({', '.join(['%s'] * len(product_ids))})"
     )
-    params = [*nets, *rows, connection.ops.adapt_datetimefield_value(timezone.now()), *product_ids, *floors]
-    cursor.execute(sql, params)
-    if cursor.rowcount != len(product_ids):
-        raise RuntimeError(f"Stock levels moved {cursor.rowcount} of {len(product_ids)} rows: were they locked?")
+    params = [*nets, *rows, connection.ops.adapt_datetimefield_value(timezone.now()), *product_ids]
+    execute_later(cursor, sql, params)
 
 
 def _locked_level(product_id: int) -> StockLevel:

@@ -1,5 +1,7 @@
+from unittest import mock
+
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from catalog.tests.factories import ProductFactory
 from inventory import services
@@ -92,8 +94,10 @@ def test_stock_apply_refuses_before_writing_and_names_the_first_product_short():
 
 def test_stock_apply_takes_three_statements_for_any_number_of_products(django_assert_num_queries):
     products = [ProductFactory(initial_stock=10) for _ in range(4)]
+    # On MySQL the UPDATE is sent in one query with the ledger's INSERT.
+    sent_together = hasattr(connection, "execute_later")
 
-    with transaction.atomic(), django_assert_num_queries(3) as queries:
+    with transaction.atomic(), django_assert_num_queries(2 if sent_together else 3) as queries:
         services.stock_apply(
             changes=[StockChange(p.pk, -1) for p in reversed(products)] + [StockChange(products[0].pk, 2)],
             reason=MovementReason.ADJUSTMENT,
@@ -103,7 +107,22 @@ def test_stock_apply_takes_three_statements_for_any_number_of_products(django_as
     lock = queries[0]["sql"]
     assert "ORDER BY product_id" in lock
     assert ("FOR UPDATE" in lock) == connection.features.has_select_for_update
+    moves = [query["sql"].split(" ")[0] for query in queries[1:]]
+    assert moves == (["UPDATE"] if sent_together else ["UPDATE", "INSERT"])
+    assert "INSERT INTO" in queries[-1]["sql"]
     assert [quantity(p) for p in products] == [11, 9, 9, 9]
+
+
+def test_a_level_moved_below_zero_fails_with_its_ledger_rows():
+    # What holding the lock rules out: a quantity read before another change took the stock.
+    product = ProductFactory(initial_stock=2)
+    stale = mock.patch.object(services, "_locked_levels", return_value={product.pk: (20, 0)})
+
+    with stale, pytest.raises(IntegrityError), transaction.atomic():
+        services.stock_apply(changes=[StockChange(product.pk, -5)], reason=MovementReason.ADJUSTMENT)
+
+    assert quantity(product) == 2
+    assert StockMovement.objects.filter(product=product).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
