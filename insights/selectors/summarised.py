@@ -9,12 +9,14 @@ the parts is exact: every metric, orders included, adds up over disjoint spans o
 
 An edge that reaches the present (today so far) is read the other way round: its whole unit from
 the summaries minus the unit's few lines dated after the edge (`_completions`), so that "today"
-costs the same at the first sale of the day and at the ten-thousandth.
+costs the same at the first sale of the day and at the ten-thousandth. So is this month to date,
+where months are read: its month row minus the days after today (`_plan`), one row per key
+instead of one per key and day.
 """
 
 from collections.abc import Callable, Mapping, Set
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -47,11 +49,13 @@ def aggregate_with_summaries(
 ) -> Aggregate:
     """The metrics of each window: whole months, days and hours from the summaries, the rest from the lines."""
     grains = _grains(filters, group)
-    reads, edges, edge_owner = _plan(windows, grains)
-    completions = _completions(edges, grains[-1], now=timezone.now()) if grains else {}
-    lines_windows = {name: edge for name, edge in edges.items() if name not in completions}
+    now = timezone.now()
+    plan = _plan(windows, grains, now=now)
+    reads, edge_owner = plan.reads, plan.owner
+    completions = _completions(plan.edges_to_complete(), grains[-1], now=now) if grains else {}
+    lines_windows = {name: edge for name, edge in plan.edges.items() if name not in completions}
     lines_owner = {name: edge_owner[name] for name in lines_windows}
-    unit_names, outside_names = set(), set()
+    unit_names, outside_names = set(plan.unit_names), set(plan.taken_away)
     for name, completion in completions.items():
         reads[-1][1][f"{name}^"] = completion.unit
         reads[-1][2][f"{name}^"] = edge_owner[name]
@@ -60,6 +64,7 @@ def aggregate_with_summaries(
             lines_windows[f"{name}~{index}"] = outside
             lines_owner[f"{name}~{index}"] = edge_owner[name]
             outside_names.add(f"{name}~{index}")
+    completions.update(plan.completed)
 
     result = Aggregate(windows={name: {} for name in windows})
     # "A summary row minus some lines" holds only if both reads see the same committed sales.
@@ -93,8 +98,8 @@ def ranked_products(*, window: Window, filters: SalesFilters, by: str, limit: in
     """The `limit` best products of the window by net revenue (or units), then the other, then id, with their metrics.
 
     The window is read in the parts `aggregate_with_summaries` reads it in (whole months and days
-    from the summaries, the edges from the lines, an edge that reaches the present as its day minus
-    the rest of the day), but the parts are summed, ranked and cut in one statement: only the best
+    from the summaries, the edges from the lines, an edge that reaches the present as its month or
+    day minus the rest of it), but the parts are summed, ranked and cut in one statement: only the best
     rows leave the database, not every product's row of every part (2,000 products' months and
     days, for a year, turned into figures to keep ten of them). One statement also sees one
     snapshot of the data, so "the day minus the rest of it" needs no transaction of its own.
@@ -102,15 +107,20 @@ def ranked_products(*, window: Window, filters: SalesFilters, by: str, limit: in
     if by not in RANKED_BY:
         raise ValueError(f"Products are ranked by {' or '.join(RANKED_BY)}, not {by!r}.")
     grains = _grains(filters, Grouping.PRODUCT)
-    reads, edges, _ = _plan({"range": window}, grains)
-    completions = _completions(edges, grains[-1], now=timezone.now()) if grains else {}
+    now = timezone.now()
+    plan = _plan({"range": window}, grains, now=now)
+    completions = _completions(plan.edges_to_complete(), grains[-1], now=now) if grains else {}
     parts: list[tuple[WindowedQuery, Mapping[str, str], int]] = []
-    for unit, wholes, _ in reads:
-        parts += [(_summary_query(span, filters, unit), _SUMMARY_COLUMNS, 1) for span in wholes.values()]
-    for name, edge in edges.items():
+    for unit, wholes, _ in plan.reads:
+        parts += [
+            (_summary_query(span, filters, unit), _SUMMARY_COLUMNS, plan.sign(name)) for name, span in wholes.items()
+        ]
+    for name, edge in plan.edges.items():
         completion = completions.get(name)
         if completion is None:
-            parts += [(query, columns, 1) for query, columns in lines_queries(edge, filters, Grouping.PRODUCT)]
+            parts += [
+                (query, columns, plan.sign(name)) for query, columns in lines_queries(edge, filters, Grouping.PRODUCT)
+            ]
             continue
         parts.append((_summary_query(completion.unit, filters, grains[-1]), _SUMMARY_COLUMNS, 1))
         for outside in completion.outside:
@@ -182,25 +192,67 @@ def _once_per_span(read: Callable[[dict], Aggregate], spans: Mapping[str, tuple]
 Read = tuple[str, dict[str, tuple], dict[str, str]]
 
 
-def _plan(windows: Mapping[str, Window], grains: tuple[str, ...]) -> tuple[list[Read], dict, dict[str, str]]:
+@dataclass
+class _Plan:
+    """How a query's windows are read: whole units from each grain's summary, and the edges left to the lines.
+
+    An edge that reaches the present at a grain with a finer one below (this month so far, from the
+    months) is read as its whole unit minus the rest of the unit, which the finer grains and the
+    lines then read and take away: this month so far is one month row per key, not a day row per
+    key and day.
+    """
+
+    owner: dict[str, str]  # the window each part, edge or completed edge belongs to
+    reads: list[Read] = field(default_factory=list)
+    edges: dict[str, Window] = field(default_factory=dict)  # left to the lines
+    completed: dict[str, "_Completion"] = field(default_factory=dict)  # edges read as their unit minus the rest
+    unit_names: set[str] = field(default_factory=set)  # the completed edges' units
+    taken_away: set[str] = field(default_factory=set)  # the rest of a completed unit, and what it was split into
+
+    def sign(self, name: str) -> int:
+        return -1 if name in self.taken_away else 1
+
+    def edges_to_complete(self) -> dict[str, Window]:
+        """The edges the lines would read that a completion may serve (not the rest of a completed unit)."""
+        return {name: edge for name, edge in self.edges.items() if name not in self.taken_away}
+
+
+def _plan(windows: Mapping[str, Window], grains: tuple[str, ...], *, now: datetime) -> _Plan:
     """Which whole units each grain's summary answers, and the edges of the windows left to the lines."""
-    reads: list[Read] = []
+    plan = _Plan(owner={name: name for name in windows})
     pending: dict[str, Window] = dict(windows)
-    owner: dict[str, str] = {name: name for name in windows}
-    for unit in grains:
+    for position, unit in enumerate(grains):
         summarised: dict[str, tuple] = {}
         leftovers: dict[str, Window] = {}
-        leftover_owner: dict[str, str] = {}
+        completable = {}
         for name, window in pending.items():
             whole, edges = _split(window, unit)
             if whole is not None:
                 summarised[name] = whole
             for index, edge in enumerate(edges):
-                leftovers[f"{name}#{index}"] = edge
-                leftover_owner[f"{name}#{index}"] = owner[name]
-        reads.append((unit, summarised, {name: owner[name] for name in summarised}))
-        pending, owner = leftovers, leftover_owner
-    return reads, pending, owner
+                edge_name = f"{name}#{index}"
+                leftovers[edge_name] = edge
+                plan.owner[edge_name] = plan.owner[name]
+                if name in plan.taken_away:
+                    plan.taken_away.add(edge_name)
+                else:
+                    completable[edge_name] = edge
+        if position < len(grains) - 1:  # the finest grain's edges are completed from the lines, by the caller
+            # Only with the rest of the month all in the future: its days hold no more than sales dated ahead.
+            for edge_name, completion in _completions(completable, unit, now=now, rest_all_future=True).items():
+                del leftovers[edge_name]
+                plan.completed[edge_name] = completion
+                summarised[f"{edge_name}^"] = completion.unit
+                plan.owner[f"{edge_name}^"] = plan.owner[edge_name]
+                plan.unit_names.add(f"{edge_name}^")
+                for index, outside in enumerate(completion.outside):
+                    leftovers[f"{edge_name}~{index}"] = outside
+                    plan.owner[f"{edge_name}~{index}"] = plan.owner[edge_name]
+                    plan.taken_away.add(f"{edge_name}~{index}")
+        plan.reads.append((unit, summarised, {name: plan.owner[name] for name in summarised}))
+        pending = leftovers
+    plan.edges = pending
+    return plan
 
 
 @dataclass(frozen=True)
@@ -212,15 +264,18 @@ class _Completion:
     outside: list[Window]
 
 
-def _completions(edges: Mapping[str, Window], unit: str, *, now: datetime) -> dict[str, _Completion]:
-    """The edges cheaper to read as "their unit minus the rest of it" than from their own lines.
+def _completions(
+    edges: Mapping[str, Window], unit: str, *, now: datetime, rest_all_future: bool = False
+) -> dict[str, _Completion]:
+    """The edges cheaper to read as "their unit minus the rest of it" than from their own sales.
 
-    An edge that ends at the present (today so far, this hour so far) covers nearly all of its unit's
-    sales: the rest of the unit is the future, which holds only the few sales dated ahead. Reading the
-    unit's summary row and taking away those few lines keeps the cost of "today" from growing with
-    the day's sales. Lines are counted as if spread evenly over the past and absent from the future;
-    an edge is completed only when the rest of its unit holds a small part of the unit's past
-    (`COMPLETE_BELOW`), since the newest sale of the edge then takes one more look-up.
+    An edge that ends at the present (today so far, this hour so far, this month to date) covers
+    nearly all of its unit's sales: the rest of the unit is the future, which holds only the few
+    sales dated ahead. Reading the unit's summary row and taking away the rest keeps the cost of
+    "today" from growing with the day's sales. Sales are counted as if spread evenly over the past
+    and absent from the future; an edge is completed only when the rest of its unit holds a small
+    part of the unit's past (`COMPLETE_BELOW`), or none of it (`rest_all_future`), since the newest
+    sale of the edge takes one more look-up when the rest holds any.
     """
     completions = {}
     for name, (start, end) in edges.items():
@@ -228,21 +283,24 @@ def _completions(edges: Mapping[str, Window], unit: str, *, now: datetime) -> di
         if end > unit_end:
             continue  # a short window across a boundary: two units, read it from the lines
         outside = [span for span in ((unit_start, start), (end, unit_end)) if span[0] < span[1]]
-        if sum((_past_part(span, now) for span in outside), timedelta()) < COMPLETE_BELOW * _past_part(
-            (start, end), now
-        ):
+        past_rest = sum((_past_part(span, now) for span in outside), timedelta())
+        if not past_rest if rest_all_future else past_rest < COMPLETE_BELOW * _past_part((start, end), now):
             completions[name] = _Completion(edge=(start, end), unit=unit_key, outside=outside)
     return completions
 
 
 def _unit_around(moment: datetime, unit: str) -> tuple[datetime, datetime, tuple]:
-    """The store hour or day that holds `moment`: its UTC bounds, and its key as `_split` gives whole units."""
+    """The store hour, day or month that holds `moment`: its UTC bounds, and its key as `_split` gives whole units."""
     if unit == HOUR:
         start = store_calendar.hour_start(moment)
         return start, start + ONE_HOUR, (start, start + ONE_HOUR)
-    day = store_calendar.to_local(moment).date()
-    following = day + timedelta(days=1)
-    return store_calendar.day_start(day), store_calendar.day_start(following), (day, following)
+    first = store_calendar.to_local(moment).date()
+    if unit == MONTH:
+        first = first.replace(day=1)
+        following = store_calendar.add_months(first, 1)
+    else:
+        following = first + timedelta(days=1)
+    return store_calendar.day_start(first), store_calendar.day_start(following), (first, following)
 
 
 def _past_part(span: Window, now: datetime) -> timedelta:
@@ -259,7 +317,7 @@ def _count_newest_of_completed(
     """The newest sale or refund of each completed edge: its unit's, unless the lines taken away held some."""
     unsure = {}
     for name, completion in completions.items():
-        if any(f"{name}~{index}" in newest_of for index in range(len(completion.outside))):
+        if any(part.startswith(f"{name}~") for part in newest_of):  # the rest of the unit, or a part of it
             unsure[name] = completion.edge
         elif f"{name}^" in newest_of:
             result.count_newest(owner[name], newest_of[f"{name}^"])

@@ -163,6 +163,30 @@ def test_sales_dated_after_now_are_taken_away_from_the_summary_rows_that_hold_th
     assert [(key, metrics.units_sold) for key, metrics in products] == [(green.pk, 2), (black.pk, 2)]
 
 
+def test_this_month_to_date_is_its_month_row_less_the_days_after_today(analyst, store, freeze):
+    green, black = store
+    freeze(datetime(2026, 11, 24, 23, 57, tzinfo=UTC))
+    sell((green, 7), sold_at=datetime(2026, 11, 25, 0, 1, tzinfo=UTC))  # dated ahead, into tomorrow
+    url = "/api/v1/sales/{}/?start_date=2026-10-01&end_date=2026-11-24"
+
+    with CaptureQueriesContext(connection) as queries:
+        by_category = analyst.get(url.format("by-category")).json()["results"]
+        top = analyst.get(url.format("top-products")).json()["results"]
+
+    day_reads = [query["sql"] for query in queries if "insights_dailycategorysales" in query["sql"]]
+    assert all("2026-11-01" not in sql for sql in day_reads)  # no day of this month but the rest of it
+    assert any("2026-11-25" in sql for sql in day_reads)
+    # what the lines sold up to midnight (not the 7 dated after it), product by product
+    lines = metrics_aggregate(
+        windows={"range": (datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))},
+        group=Grouping.PRODUCT,
+    ).windows["range"]
+    units = {product: metrics.units_sold - metrics.units_refunded for product, metrics in lines.items()}
+    assert {row["product"]: row["units"] for row in top} == units
+    assert [(row["category_name"], row["units"]) for row in by_category] == [("Tea", sum(units.values()))]
+    assert by_category[0]["net_revenue"] == str(sum(metrics.net_revenue for metrics in lines.values()))
+
+
 def test_a_product_sold_only_after_now_is_not_listed_so_far_today(store):
     latecomer = ProductFactory(price=Decimal("9.00"), initial_stock=5)
     sell((latecomer, 1), sold_at=NOW + timedelta(minutes=1))
