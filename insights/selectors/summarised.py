@@ -222,6 +222,7 @@ def _plan(windows: Mapping[str, Window], grains: tuple[str, ...], *, now: dateti
     plan = _Plan(owner={name: name for name in windows})
     pending: dict[str, Window] = dict(windows)
     for position, unit in enumerate(grains):
+        coarse = position < len(grains) - 1  # the finest grain's edges are completed from the lines, by the caller
         summarised: dict[str, tuple] = {}
         leftovers: dict[str, Window] = {}
         completable = {}
@@ -229,6 +230,8 @@ def _plan(windows: Mapping[str, Window], grains: tuple[str, ...], *, now: dateti
             whole, edges = _split(window, unit)
             if whole is not None:
                 summarised[name] = whole
+            if coarse:  # the last 30 days: the end of last month, then this month to date, which may be completed
+                edges = [piece for edge in edges for piece in _unit_pieces(edge, unit)]
             for index, edge in enumerate(edges):
                 edge_name = f"{name}#{index}"
                 leftovers[edge_name] = edge
@@ -237,9 +240,8 @@ def _plan(windows: Mapping[str, Window], grains: tuple[str, ...], *, now: dateti
                     plan.taken_away.add(edge_name)
                 else:
                     completable[edge_name] = edge
-        if position < len(grains) - 1:  # the finest grain's edges are completed from the lines, by the caller
-            # Only with the rest of the month all in the future: its days hold no more than sales dated ahead.
-            for edge_name, completion in _completions(completable, unit, now=now, rest_all_future=True).items():
+        if coarse:
+            for edge_name, completion in _completions(completable, unit, now=now).items():
                 del leftovers[edge_name]
                 plan.completed[edge_name] = completion
                 summarised[f"{edge_name}^"] = completion.unit
@@ -264,9 +266,7 @@ class _Completion:
     outside: list[Window]
 
 
-def _completions(
-    edges: Mapping[str, Window], unit: str, *, now: datetime, rest_all_future: bool = False
-) -> dict[str, _Completion]:
+def _completions(edges: Mapping[str, Window], unit: str, *, now: datetime) -> dict[str, _Completion]:
     """The edges cheaper to read as "their unit minus the rest of it" than from their own sales.
 
     An edge that ends at the present (today so far, this hour so far, this month to date) covers
@@ -274,8 +274,8 @@ def _completions(
     sales dated ahead. Reading the unit's summary row and taking away the rest keeps the cost of
     "today" from growing with the day's sales. Sales are counted as if spread evenly over the past
     and absent from the future; an edge is completed only when the rest of its unit holds a small
-    part of the unit's past (`COMPLETE_BELOW`), or none of it (`rest_all_future`), since the newest
-    sale of the edge takes one more look-up when the rest holds any.
+    part of the unit's past (`COMPLETE_BELOW`), since the newest sale of the edge then takes one
+    more look-up.
     """
     completions = {}
     for name, (start, end) in edges.items():
@@ -283,10 +283,18 @@ def _completions(
         if end > unit_end:
             continue  # a short window across a boundary: two units, read it from the lines
         outside = [span for span in ((unit_start, start), (end, unit_end)) if span[0] < span[1]]
-        past_rest = sum((_past_part(span, now) for span in outside), timedelta())
-        if not past_rest if rest_all_future else past_rest < COMPLETE_BELOW * _past_part((start, end), now):
+        if sum((_past_part(span, now) for span in outside), timedelta()) < COMPLETE_BELOW * _past_part(
+            (start, end), now
+        ):
             completions[name] = _Completion(edge=(start, end), unit=unit_key, outside=outside)
     return completions
+
+
+def _unit_pieces(window: Window, unit: str) -> list[Window]:
+    """The window cut where its second unit starts, if it reaches one (an edge holds no whole unit: two at most)."""
+    start, end = window
+    _, unit_end, _ = _unit_around(start, unit)
+    return [(start, unit_end), (unit_end, end)] if unit_end < end else [window]
 
 
 def _unit_around(moment: datetime, unit: str) -> tuple[datetime, datetime, tuple]:
