@@ -9,9 +9,9 @@ the parts is exact: every metric, orders included, adds up over disjoint spans o
 
 An edge that reaches the present (today so far) is read the other way round: its whole unit from
 the summaries minus the unit's few lines dated after the edge (`_completions`), so that "today"
-costs the same at the first sale of the day and at the ten-thousandth. So is this month to date,
-where months are read: its month row minus the days after today (`_plan`), one row per key
-instead of one per key and day.
+costs the same at the first sale of the day and at the ten-thousandth. So is an edge at a grain
+with a finer one below (`_plan`): this month to date is its month row less the days after today,
+one row per key instead of one per key and day.
 """
 
 from collections.abc import Callable, Mapping, Set
@@ -42,6 +42,10 @@ RawAggregate = Callable[[Mapping[str, Window], SalesFilters, Grouping], Aggregat
 MONTH, DAY, HOUR = "month", "day", "hour"
 ONE_HOUR = timedelta(hours=1)
 COMPLETE_BELOW = 0.1
+# A month completed from days reads the day summary on either side: worth its newest sale's look-up
+# (two indexed reads of one row) whenever the rest of the month is the shorter part, as it saves
+# hundreds of rows per day. Hours save too few rows for that: a day keeps COMPLETE_BELOW.
+COMPLETE_MONTH_BELOW = 1.0
 
 
 def aggregate_with_summaries(
@@ -196,10 +200,10 @@ Read = tuple[str, dict[str, tuple], dict[str, str]]
 class _Plan:
     """How a query's windows are read: whole units from each grain's summary, and the edges left to the lines.
 
-    An edge that reaches the present at a grain with a finer one below (this month so far, from the
-    months) is read as its whole unit minus the rest of the unit, which the finer grains and the
-    lines then read and take away: this month so far is one month row per key, not a day row per
-    key and day.
+    An edge at a grain with a finer one below (this month so far, from the months) is read as its
+    whole unit minus the rest of the unit when the rest is small enough (`COMPLETE_MONTH_BELOW`,
+    `COMPLETE_BELOW`); the finer grains and the lines then read the rest and take it away. This
+    month so far is then one month row per key, not a day row per key and day.
     """
 
     owner: dict[str, str]  # the window each part, edge or completed edge belongs to
@@ -241,7 +245,9 @@ def _plan(windows: Mapping[str, Window], grains: tuple[str, ...], *, now: dateti
                 else:
                     completable[edge_name] = edge
         if coarse:
-            for edge_name, completion in _completions(completable, unit, now=now).items():
+            below = COMPLETE_MONTH_BELOW if unit == MONTH else COMPLETE_BELOW
+            completed = _completions(completable, unit, now=now, below=below)
+            for edge_name, completion in completed.items():
                 del leftovers[edge_name]
                 plan.completed[edge_name] = completion
                 summarised[f"{edge_name}^"] = completion.unit
@@ -266,16 +272,18 @@ class _Completion:
     outside: list[Window]
 
 
-def _completions(edges: Mapping[str, Window], unit: str, *, now: datetime) -> dict[str, _Completion]:
+def _completions(
+    edges: Mapping[str, Window], unit: str, *, now: datetime, below: float = COMPLETE_BELOW
+) -> dict[str, _Completion]:
     """The edges cheaper to read as "their unit minus the rest of it" than from their own sales.
 
     An edge that ends at the present (today so far, this hour so far, this month to date) covers
     nearly all of its unit's sales: the rest of the unit is the future, which holds only the few
     sales dated ahead. Reading the unit's summary row and taking away the rest keeps the cost of
     "today" from growing with the day's sales. Sales are counted as if spread evenly over the past
-    and absent from the future; an edge is completed only when the rest of its unit holds a small
-    part of the unit's past (`COMPLETE_BELOW`), since the newest sale of the edge then takes one
-    more look-up.
+    and absent from the future; an edge is completed only when the rest of its unit holds less past
+    than `below` times the edge's (a small part for lines, `COMPLETE_BELOW`), since the newest sale
+    of the edge then takes one more look-up.
     """
     completions = {}
     for name, (start, end) in edges.items():
@@ -283,9 +291,7 @@ def _completions(edges: Mapping[str, Window], unit: str, *, now: datetime) -> di
         if end > unit_end:
             continue  # a short window across a boundary: two units, read it from the lines
         outside = [span for span in ((unit_start, start), (end, unit_end)) if span[0] < span[1]]
-        if sum((_past_part(span, now) for span in outside), timedelta()) < COMPLETE_BELOW * _past_part(
-            (start, end), now
-        ):
+        if sum((_past_part(span, now) for span in outside), timedelta()) < below * _past_part((start, end), now):
             completions[name] = _Completion(edge=(start, end), unit=unit_key, outside=outside)
     return completions
 

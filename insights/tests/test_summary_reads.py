@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from insights.models import HourlySales
 from insights.selectors import summarised
-from insights.selectors.metrics import Grouping, SalesFilters, metrics_aggregate
+from insights.selectors.metrics import Grouping, SalesFilters, lines_aggregate, metrics_aggregate
 from sales.models import Sale
 
 from .builders import refund, sell
@@ -187,6 +187,20 @@ def test_this_month_to_date_is_its_month_row_less_the_days_after_today(analyst, 
     assert {row["product"]: row["units"] for row in top} == units
     assert [(row["category_name"], row["units"]) for row in by_category] == [("Tea", sum(units.values()))]
     assert by_category[0]["net_revenue"] == str(sum(metrics.net_revenue for metrics in lines.values()))
+
+
+def test_a_past_month_edge_is_its_month_row_less_the_rest_when_the_rest_is_shorter(store):
+    to_october_20 = (datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 10, 21, tzinfo=UTC))
+    with CaptureQueriesContext(connection) as queries:
+        aggregate = metrics_aggregate(windows={"range": to_october_20}, group=Grouping.CATEGORY)
+
+    day_reads = [query["sql"] for query in queries if "insights_dailycategorysales" in query["sql"]]
+    assert day_reads
+    assert all("2026-10-01" not in sql and "2026-10-21" in sql for sql in day_reads)  # October 21 to 31, taken away
+    assert not line_reads(queries)  # the lines give only the newest sale up to October 20
+    lines = lines_aggregate({"range": to_october_20}, SalesFilters(), Grouping.CATEGORY)
+    assert aggregate.windows == lines.windows
+    assert aggregate.newest == lines.newest
 
 
 def test_a_product_sold_only_after_now_is_not_listed_so_far_today(store):
