@@ -2,8 +2,8 @@
 
 Django's backend opens each transaction by turning autocommit off (`SET autocommit=0`), sends
 COMMIT, then turns autocommit back on (`SET autocommit=1`): three round trips around every write.
-On this machine a round trip costs about 70 µs of the client's CPU and as much of the server's,
-which made them, with the statements a sale does not read back, half of a sale's round trips.
+On this machine a round trip costs about 70 µs of the client's CPU and as much of the server's;
+those three and the writes a sale never reads back were half of a sale's round trips.
 
 Here the session stays in autocommit and a transaction opens with START TRANSACTION, sent in one
 query with the transaction's first statement (the driver allows several statements per query);
@@ -14,7 +14,8 @@ A statement whose result nobody reads can also wait (`execute_later`): written o
 query with the transaction's next statement, or with its COMMIT. An error in it is raised there,
 inside the transaction, which then rolls back as for any failed statement; a rollback drops what
 has not been sent. `SET TRANSACTION ...` as a transaction's first statement sets that transaction's
-isolation, as it did under Django's backend: it goes just before BEGIN.
+isolation, as it did under Django's backend: it goes just before BEGIN. Turning autocommit back on
+commits an open transaction, as `SET autocommit=1` does.
 """
 
 import re
@@ -65,6 +66,7 @@ class DatabaseWrapper(mysql.DatabaseWrapper):
         super().__init__(*args, **kwargs)
         # Statements written out, to send before the next one: BEGIN first while the transaction is unopened.
         self.waiting: list[str] = []
+        self.opened = False  # BEGIN reached the server, and no COMMIT or ROLLBACK yet
 
     def get_connection_params(self) -> dict:
         # The driver opens a connection with autocommit off unless told; Django would then turn it on.
@@ -83,39 +85,47 @@ class DatabaseWrapper(mysql.DatabaseWrapper):
             self.waiting.append(self.connection.cursor().mogrify(sql, params))
 
     def take_waiting(self) -> list[str]:
-        """What waits to be sent (BEGIN first, while the transaction has sent nothing), now taken off."""
+        """What waits, taken off to be sent now (with BEGIN among it, the transaction is then open)."""
         waiting, self.waiting = self.waiting, []
+        self.opened = self.opened or BEGIN in waiting
         return waiting
 
     def _set_autocommit(self, autocommit: bool) -> None:
-        self.waiting = [] if autocommit else [BEGIN]
-        if autocommit and not self.connection.get_autocommit():
+        if not autocommit:
+            self.waiting = [BEGIN]
+            return
+        if self.opened or self.waiting[-1:] not in ([], [BEGIN]):
+            self._commit()  # a transaction managed by hand, ended as `SET autocommit=1` would end it
+        self.waiting = []
+        if not self.connection.get_autocommit():
             with self.wrap_database_errors:
                 self.connection.autocommit(True)
 
     def _commit(self) -> None:
         if self.connection is None:
             return
-        waiting = self.take_waiting()
-        if waiting == [BEGIN]:
-            pass  # no statement reached the server: nothing to commit
-        elif waiting:
-            # Should this fail, nothing waits any more, so the rollback that follows goes to the server.
+        if self.waiting[-1:] == [BEGIN]:
+            self.waiting = []  # no statement of this transaction reached the server: nothing to commit
+        elif self.waiting:
+            # Should this fail, the transaction stays open, so the rollback that follows goes to the server.
             with self.wrap_database_errors:
                 cursor = self.create_cursor()
                 try:
-                    cursor.run([*waiting, "COMMIT"])
+                    cursor.run([*self.take_waiting(), "COMMIT"])
                 finally:
                     cursor.close()
         else:
             super()._commit()
+        self.opened = False
         self._open_next_transaction()
 
     def _rollback(self) -> None:
         if self.connection is None:
             return
-        if self.take_waiting()[:1] != [BEGIN]:  # else nothing reached the server, and what waited is dropped
+        self.waiting = []  # never sent: dropped
+        if self.opened:
             super()._rollback()
+        self.opened = False
         self._open_next_transaction()
 
     def _open_next_transaction(self) -> None:
@@ -124,5 +134,5 @@ class DatabaseWrapper(mysql.DatabaseWrapper):
             self.waiting = [BEGIN]
 
     def _close(self) -> None:
-        self.waiting = []
+        self.waiting, self.opened = [], False
         super()._close()

@@ -251,3 +251,16 @@ def test_setting_the_isolation_first_sets_that_transactions_and_costs_no_round_t
     assert sent[0] == (
         f"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\nSTART TRANSACTION;\nSELECT COUNT(*) FROM {TABLE}"
     )
+
+
+def test_turning_autocommit_back_on_commits_a_transaction_managed_by_hand(sent):
+    transaction.set_autocommit(False)
+    with connection.cursor() as cursor:
+        insert(cursor, 1)
+        execute_later(cursor, f"INSERT INTO {TABLE} (id, note) VALUES (%s, %s)", [2, "waiting"])
+    transaction.set_autocommit(True)
+
+    assert rows() == [(1, ""), (2, "waiting")]
+    with connection.cursor() as cursor:
+        insert(cursor, 3)
+    assert rows() == [(1, ""), (2, "waiting"), (3, "")]
