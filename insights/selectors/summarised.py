@@ -52,41 +52,25 @@ def aggregate_with_summaries(
     *, windows: Mapping[str, Window], filters: SalesFilters, group: Grouping, raw: RawAggregate
 ) -> Aggregate:
     """The metrics of each window: whole months, days and hours from the summaries, the rest from the lines."""
-    grains = _grains(filters, group)
-    now = timezone.now()
-    plan = _plan(windows, grains, now=now)
-    reads, edge_owner = plan.reads, plan.owner
-    completions = _completions(plan.edges_to_complete(), grains[-1], now=now) if grains else {}
-    lines_windows = {name: edge for name, edge in plan.edges.items() if name not in completions}
-    lines_owner = {name: edge_owner[name] for name in lines_windows}
-    unit_names, outside_names = set(plan.unit_names), set(plan.taken_away)
-    for name, completion in completions.items():
-        reads[-1][1][f"{name}^"] = completion.unit
-        reads[-1][2][f"{name}^"] = edge_owner[name]
-        unit_names.add(f"{name}^")
-        for index, outside in enumerate(completion.outside):
-            lines_windows[f"{name}~{index}"] = outside
-            lines_owner[f"{name}~{index}"] = edge_owner[name]
-            outside_names.add(f"{name}~{index}")
-    completions.update(plan.completed)
-
+    plan = _plan(windows, _grains(filters, group), now=timezone.now())
     result = Aggregate(windows={name: {} for name in windows})
     # "A summary row minus some lines" holds only if both reads see the same committed sales.
-    with one_snapshot() if completions else nullcontext():
+    with one_snapshot() if plan.completed else nullcontext():
         parts = [
             (_once_per_span(lambda spans, unit=unit: _from_summaries(spans, filters, group, unit), wholes), owners)
-            for unit, wholes, owners in reads
+            for unit, wholes, owners in plan.reads
             if wholes
         ]
-        if lines_windows:
-            parts.append((_once_per_span(lambda spans: raw(spans, filters, group), lines_windows), lines_owner))
+        if plan.edges:
+            lines_owner = {name: plan.owner[name] for name in plan.edges}
+            parts.append((_once_per_span(lambda spans: raw(spans, filters, group), plan.edges), lines_owner))
         newest_of = {}
         for part, owners in parts:
-            _merge(result, part, owners, subtracted=outside_names, uncounted=unit_names | outside_names)
+            _merge(result, part, owners, subtracted=plan.taken_away, uncounted=plan.unit_names | plan.taken_away)
             newest_of.update(part.newest_of)
-        if completions:
-            _count_newest_of_completed(result, completions, newest_of, edge_owner, filters)
-    if completions:
+        if plan.completed:
+            _count_newest_of_completed(result, plan.completed, newest_of, plan.owner, filters)
+    if plan.completed:
         for groups in result.windows.values():
             for key in [key for key, metrics in groups.items() if metrics.is_empty]:
                 del groups[key]
@@ -110,25 +94,17 @@ def ranked_products(*, window: Window, filters: SalesFilters, by: str, limit: in
     """
     if by not in RANKED_BY:
         raise ValueError(f"Products are ranked by {' or '.join(RANKED_BY)}, not {by!r}.")
-    grains = _grains(filters, Grouping.PRODUCT)
-    now = timezone.now()
-    plan = _plan({"range": window}, grains, now=now)
-    completions = _completions(plan.edges_to_complete(), grains[-1], now=now) if grains else {}
-    parts: list[tuple[WindowedQuery, Mapping[str, str], int]] = []
-    for unit, wholes, _ in plan.reads:
-        parts += [
-            (_summary_query(span, filters, unit), _SUMMARY_COLUMNS, plan.sign(name)) for name, span in wholes.items()
-        ]
-    for name, edge in plan.edges.items():
-        completion = completions.get(name)
-        if completion is None:
-            parts += [
-                (query, columns, plan.sign(name)) for query, columns in lines_queries(edge, filters, Grouping.PRODUCT)
-            ]
-            continue
-        parts.append((_summary_query(completion.unit, filters, grains[-1]), _SUMMARY_COLUMNS, 1))
-        for outside in completion.outside:
-            parts += [(query, columns, -1) for query, columns in lines_queries(outside, filters, Grouping.PRODUCT)]
+    plan = _plan({"range": window}, _grains(filters, Grouping.PRODUCT), now=timezone.now())
+    parts: list[tuple[WindowedQuery, Mapping[str, str], int]] = [
+        (_summary_query(span, filters, unit), _SUMMARY_COLUMNS, plan.sign(name))
+        for unit, wholes, _ in plan.reads
+        for name, span in wholes.items()
+    ]
+    parts += [
+        (query, columns, plan.sign(name))
+        for name, edge in plan.edges.items()
+        for query, columns in lines_queries(edge, filters, Grouping.PRODUCT)
+    ]
 
     quote = connection.ops.quote_name
     key = quote("key")
@@ -200,10 +176,10 @@ Read = tuple[str, dict[str, tuple], dict[str, str]]
 class _Plan:
     """How a query's windows are read: whole units from each grain's summary, and the edges left to the lines.
 
-    An edge at a grain with a finer one below (this month so far, from the months) is read as its
-    whole unit minus the rest of the unit when the rest is small enough (`COMPLETE_MONTH_BELOW`,
-    `COMPLETE_BELOW`); the finer grains and the lines then read the rest and take it away. This
-    month so far is then one month row per key, not a day row per key and day.
+    An edge may be read as its whole unit minus the rest of the unit (`_completions`): today so far
+    as its day row less the lines dated after now; this month to date, where months are read, as
+    its month row less the days after today, one row per key instead of one per key and day. The
+    finer grains and the lines read the rest and take it away (`taken_away`).
     """
 
     owner: dict[str, str]  # the window each part, edge or completed edge belongs to
@@ -216,17 +192,12 @@ class _Plan:
     def sign(self, name: str) -> int:
         return -1 if name in self.taken_away else 1
 
-    def edges_to_complete(self) -> dict[str, Window]:
-        """The edges the lines would read that a completion may serve (not the rest of a completed unit)."""
-        return {name: edge for name, edge in self.edges.items() if name not in self.taken_away}
-
 
 def _plan(windows: Mapping[str, Window], grains: tuple[str, ...], *, now: datetime) -> _Plan:
     """Which whole units each grain's summary answers, and the edges of the windows left to the lines."""
     plan = _Plan(owner={name: name for name in windows})
     pending: dict[str, Window] = dict(windows)
     for position, unit in enumerate(grains):
-        coarse = position < len(grains) - 1  # the finest grain's edges are completed from the lines, by the caller
         summarised: dict[str, tuple] = {}
         leftovers: dict[str, Window] = {}
         completable = {}
@@ -234,7 +205,9 @@ def _plan(windows: Mapping[str, Window], grains: tuple[str, ...], *, now: dateti
             whole, edges = _split(window, unit)
             if whole is not None:
                 summarised[name] = whole
-            if coarse:  # the last 30 days: the end of last month, then this month to date, which may be completed
+            # Where a finer grain follows, an edge across two units (the last 30 days: the end of last month,
+            # then this month to date) is cut in two, so that its second piece may be completed.
+            if position < len(grains) - 1:
                 edges = [piece for edge in edges for piece in _unit_pieces(edge, unit)]
             for index, edge in enumerate(edges):
                 edge_name = f"{name}#{index}"
@@ -244,19 +217,17 @@ def _plan(windows: Mapping[str, Window], grains: tuple[str, ...], *, now: dateti
                     plan.taken_away.add(edge_name)
                 else:
                     completable[edge_name] = edge
-        if coarse:
-            below = COMPLETE_MONTH_BELOW if unit == MONTH else COMPLETE_BELOW
-            completed = _completions(completable, unit, now=now, below=below)
-            for edge_name, completion in completed.items():
-                del leftovers[edge_name]
-                plan.completed[edge_name] = completion
-                summarised[f"{edge_name}^"] = completion.unit
-                plan.owner[f"{edge_name}^"] = plan.owner[edge_name]
-                plan.unit_names.add(f"{edge_name}^")
-                for index, outside in enumerate(completion.outside):
-                    leftovers[f"{edge_name}~{index}"] = outside
-                    plan.owner[f"{edge_name}~{index}"] = plan.owner[edge_name]
-                    plan.taken_away.add(f"{edge_name}~{index}")
+        below = COMPLETE_MONTH_BELOW if unit == MONTH else COMPLETE_BELOW
+        for edge_name, completion in _completions(completable, unit, now=now, below=below).items():
+            del leftovers[edge_name]
+            plan.completed[edge_name] = completion
+            summarised[f"{edge_name}^"] = completion.unit
+            plan.owner[f"{edge_name}^"] = plan.owner[edge_name]
+            plan.unit_names.add(f"{edge_name}^")
+            for index, outside in enumerate(completion.outside):
+                leftovers[f"{edge_name}~{index}"] = outside
+                plan.owner[f"{edge_name}~{index}"] = plan.owner[edge_name]
+                plan.taken_away.add(f"{edge_name}~{index}")
         plan.reads.append((unit, summarised, {name: plan.owner[name] for name in summarised}))
         pending = leftovers
     plan.edges = pending
