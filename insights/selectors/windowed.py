@@ -14,12 +14,12 @@ named by its table), equality filters, and `SUM`, `COUNT`, `COUNT DISTINCT` and 
 
 import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Expression, Field
+from django.db.models import Expression, Field, IntegerField
 from django.db.models.expressions import Col
 
 Window = tuple[datetime, datetime]
@@ -41,16 +41,24 @@ def windowed_rows(model: type, **arguments: Any) -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute(query.sql, query.params)
         names = [description[0] for description in cursor.description]
-        return [_converted(dict(zip(names, row, strict=True)), query.converters) for row in cursor.fetchall()]
+        rows = [dict(zip(names, row, strict=True)) for row in _converted(names, cursor.fetchall(), query.converters)]
+    return rows if query.windows == 1 else _gathered(rows, query)
 
 
 @dataclass(frozen=True)
 class WindowedQuery:
-    """The SQL of `windowed_query`, its parameters, and what converts each column of its rows."""
+    """The SQL of `windowed_query`, its parameters, and what converts each column of its rows.
+
+    With several windows, the statement has a row per window (its index in `window`) and key,
+    its aggregates unprefixed; `windowed_rows` gathers each key's windows into one row.
+    """
 
     sql: str
     params: list
     converters: list[tuple[str, tuple, Any]]
+    windows: int = 1
+    aggregates: Mapping[str, WindowedAggregate] = field(default_factory=dict)
+    overall: tuple[str, ...] = ()
 
 
 def windowed_query(
@@ -64,61 +72,108 @@ def windowed_query(
     overall: Mapping[str, WindowedAggregate] | None = None,
     raw: Collection[str] = (),
 ) -> WindowedQuery:
-    """Each aggregate once per window, over the rows whose `time_path` lies in any window.
+    """Each aggregate once per window, over the rows whose `time_path` lies in the window.
 
     Windows are half-open [start, end) (dates or datetimes, as the time field holds). A row's
-    aggregates are named `w<window index>_<name>`; `overall` aggregates (no window) keep their name.
-    `key` (a path, or an ORM expression over the model's fields) groups the rows and comes back as
-    `key`; without it there is exactly one row, as with `QuerySet.aggregate`. The aggregates named
-    in `raw` come back as the database returned them, for a caller that keeps one value of many
-    rows and converts only that one (`converter_of`). `windowed_rows` runs it; a caller that sums
-    it with other sources runs it inside a larger statement.
+    aggregates are named `w<window index>_<name>`; `overall` aggregates (over every window) keep
+    their name. `key` (a path, or an ORM expression over the model's fields) groups the rows and
+    comes back as `key`; without it there is exactly one row, as with `QuerySet.aggregate`. The
+    aggregates named in `raw` come back as the database returned them, for a caller that keeps one
+    value of many rows and converts only that one (`converter_of`). `windowed_rows` runs it; a
+    caller that sums one window's query with other sources runs it inside a larger statement.
+
+    Several windows are read by one SELECT each, joined by UNION ALL: each reads only its own rows,
+    and MariaDB evaluates no condition per aggregate (a `CASE` per window and aggregate made a
+    four-window read of 4,400 month rows take 17 ms instead of 6).
     """
     query = _Query(model)
     quote = query.quote
     time_column = query.column(time_path)
     time_field = query.field(time_path)
-    bounds = [[time_field.get_db_prep_value(bound, connection) for bound in window] for window in windows]
-    condition = f"{time_column} >= %s AND {time_column} < %s"
-
-    select, params, converters = [], [], []
-    if key is not None:
-        key_sql, key_params, key_expression = query.key(key)
-        select.append(f"{key_sql} AS {quote('key')}")
-        params += key_params
-        converters.append(("key", _converters(key_expression)))
-    columns = {
-        name: (query.column(aggregate.path), query.field(aggregate.path)) for name, aggregate in aggregates.items()
+    key_sql, key_params, key_expression = query.key(key) if key is not None else (None, [], None)
+    selected = {
+        name: (aggregate, query.column(aggregate.path), query.field(aggregate.path))
+        for name, aggregate in {**aggregates, **(overall or {})}.items()
     }
-    for index, window_bounds in enumerate(bounds):
-        for name, aggregate in aggregates.items():
-            column, field = columns[name]
-            if len(bounds) > 1:  # with one window, the WHERE clause is the condition
-                column = f"CASE WHEN {condition} THEN {column} END"
-                params += window_bounds
-            alias = f"w{index}_{name}"
-            select.append(f"{_call(aggregate.function, column)} AS {quote(alias)}")
-            if name not in raw:
-                converters.append((alias, _aggregate_converters(aggregate, field)))
-    for name, aggregate in (overall or {}).items():
-        select.append(f"{_call(aggregate.function, query.column(aggregate.path))} AS {quote(name)}")
-        converters.append((name, _aggregate_converters(aggregate, query.field(aggregate.path))))
-
-    # Only the windows' own rows: windows far apart (a partial day now and a year ago, the two edges
+    if len(windows) > 1 and any(aggregate.function != MAX for aggregate in (overall or {}).values()):
+        raise ValueError("Over several windows, an overall aggregate can only be a MAX (a row may lie in two).")
+    # Only a window's own rows: windows far apart (a partial day now and a year ago, the two edges
     # of a year-long range) must not make a query read everything in between.
-    where = [" OR ".join(f"({condition})" for _ in bounds)]
-    params += [bound for window_bounds in bounds for bound in window_bounds]
+    where = [f"{time_column} >= %s AND {time_column} < %s"]
+    equal_params = []
     for path, value in (equal or {}).items():
         where.append(f"{query.column(path)} = %s")
-        params.append(query.field(path).get_db_prep_value(value, connection))
+        equal_params.append(query.field(path).get_db_prep_value(value, connection))
+    prefixed = len(windows) == 1
 
-    sql = f"SELECT {', '.join(select)} FROM {query.from_clause()} WHERE ({where[0]})"
-    sql += "".join(f" AND {clause}" for clause in where[1:])
-    if key is not None:
-        sql += f" GROUP BY {key_sql}"
+    members, params = [], []
+    for index, window in enumerate(windows):
+        select = [] if prefixed else [f"{index} AS {quote('window')}"]
+        if key_sql is not None:
+            select.append(f"{key_sql} AS {quote('key')}")
+        for name, (aggregate, column, column_field) in selected.items():
+            alias = f"w{index}_{name}" if prefixed and name in aggregates else name
+            select.append(f"{_call(aggregate.function, column, column_field)} AS {quote(alias)}")
+        member = f"SELECT {', '.join(select)} FROM {query.from_clause()} WHERE {' AND '.join(where)}"
         params += key_params
-    converters = [(name, functions, expression) for name, (functions, expression) in converters if functions]
-    return WindowedQuery(sql, params, converters)
+        params += [time_field.get_db_prep_value(bound, connection) for bound in window]
+        params += equal_params
+        if key_sql is not None:
+            member += f" GROUP BY {key_sql}"
+            params += key_params
+        members.append(member)
+
+    converters = []
+    if key_expression is not None:
+        converters.append(("key", *_converters(key_expression)))
+    for name, (aggregate, _, column_field) in selected.items():
+        if name in raw:
+            continue
+        functions, expression = _aggregate_converters(aggregate, column_field)
+        if functions:
+            converters.append((f"w0_{name}" if prefixed and name in aggregates else name, functions, expression))
+    return WindowedQuery(
+        " UNION ALL ".join(members), params, converters, len(windows), aggregates, tuple(overall or ())
+    )
+
+
+def _converted(names: list[str], rows: Sequence[tuple], converters: list) -> Sequence[tuple]:
+    if not converters or not rows:
+        return rows
+    # Converted a column at a time: a year of hours is 8,760 rows, and a loop over the converters
+    # of each row cost more than the conversions.
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    for name, functions, expression in converters:
+        index = names.index(name)
+        for function in functions:
+            columns[index] = [function(value, expression, connection) for value in columns[index]]
+    return list(zip(*columns, strict=True))
+
+
+def _gathered(rows: list[dict], query: WindowedQuery) -> list[dict]:
+    """A row per key from a row per window and key: each window's aggregates as `w<index>_<name>`.
+
+    A window without rows of a key gets what a `CASE` per window gave: no sum, no maximum, a count of 0.
+    """
+    empty = {
+        f"w{index}_{name}": 0 if aggregate.function in (COUNT, COUNT_DISTINCT) else None
+        for index in range(query.windows)
+        for name, aggregate in query.aggregates.items()
+    }
+    gathered: dict[Any, dict] = {}
+    for row in rows:
+        key = row.get("key")
+        found = gathered.get(key)
+        if found is None:
+            found = gathered[key] = {"key": key, **empty} if "key" in row else dict(empty)
+            found.update(dict.fromkeys(query.overall))
+        index = row["window"]
+        for name in query.aggregates:
+            found[f"w{index}_{name}"] = row[name]
+        for name in query.overall:  # a MAX over every window (`windowed_query` allows no other)
+            if row[name] is not None and (found[name] is None or row[name] > found[name]):
+                found[name] = row[name]
+    return list(gathered.values())
 
 
 class _Query:
@@ -190,9 +245,13 @@ def converter_of(model: type, aggregate: WindowedAggregate) -> Callable[[Any], A
     return convert
 
 
-def _call(function: str, column: str) -> str:
+def _call(function: str, column: str, field: Field) -> str:
     if function == COUNT_DISTINCT:
         return f"COUNT(DISTINCT {column})"
+    if function == SUM and connection.vendor == "mysql" and isinstance(field, IntegerField):
+        # MariaDB sums integers as DECIMAL, which the driver reads into a Decimal the caller turns back
+        # into an int: 13,000 of each for a year of hours. SQLite sums them as integers already.
+        return f"CAST(SUM({column}) AS SIGNED)"
     return f"{function}({column})"
 
 
@@ -201,7 +260,7 @@ def _aggregate_converters(aggregate: WindowedAggregate, field: Field) -> tuple:
     # The same few dozen (aggregate, column) pairs in every query, about a hundred per dashboard
     # snapshot; the backend's converters depend on neither the connection nor the thread asking.
     if aggregate.function in (COUNT, COUNT_DISTINCT):
-        return (_count,), None
+        return (), None  # an integer, never NULL, from MariaDB and SQLite alike
     functions, expression = _converters(Col(field.model._meta.db_table, field))
     return tuple(functions), expression
 
@@ -209,16 +268,3 @@ def _aggregate_converters(aggregate: WindowedAggregate, field: Field) -> tuple:
 def _converters(expression: Expression) -> tuple:
     """What the ORM applies to the value of this expression read from this database, in its order."""
     return [*connection.ops.get_db_converters(expression), *expression.get_db_converters(connection)], expression
-
-
-def _count(value, expression, connection) -> int:
-    return int(value or 0)
-
-
-def _converted(row: dict, converters: list) -> dict:
-    for name, functions, expression in converters:  # only the columns that have any
-        value = row[name]
-        for function in functions:
-            value = function(value, expression, connection)
-        row[name] = value
-    return row

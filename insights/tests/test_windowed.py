@@ -100,3 +100,59 @@ def test_lines_within_one_store_hour_are_keyed_as_grouping_them_by_hour_keys_the
     assert hour_of_first_sale in grouped
     by_date = lines_aggregate({"w": within_one_hour}, SalesFilters(), Grouping.LOCAL_DATE).windows["w"]
     assert list(by_date) == [date(2026, 6, 1)]
+
+
+def test_several_windows_are_each_aggregated_by_key_even_where_they_overlap(sales):
+    other = ProductFactory(price=Decimal("4.00"), initial_stock=10)
+    sell((other, 2), sold_at=TEN + timedelta(hours=1, minutes=30))
+    first_hour_only = ProductFactory(initial_stock=5)
+    sell((first_hour_only, 1), sold_at=TEN + timedelta(minutes=5))
+    windows = [(TEN, TEN + timedelta(hours=2)), (TEN + timedelta(hours=1), TEN + timedelta(hours=2))]
+    aggregates = {
+        "gross": WindowedAggregate(SUM, "line_total"),
+        "units": WindowedAggregate(SUM, "quantity"),
+        "orders": WindowedAggregate(COUNT_DISTINCT, "sale_id"),
+    }
+
+    rows = windowed_rows(
+        SaleLine,
+        time_path="sold_at",
+        windows=windows,
+        aggregates=aggregates,
+        key="product_id",
+        overall={"category_name": WindowedAggregate(MAX, "category_name")},
+    )
+
+    by_product = {row["key"]: row for row in rows}
+    assert set(by_product) == {sales.pk, other.pk, first_hour_only.pk}
+    for product in (sales, other, first_hour_only):
+        row = by_product[product.pk]
+        for index, (start, end) in enumerate(windows):
+            orm = SaleLine.objects.filter(product=product, sold_at__gte=start, sold_at__lt=end).aggregate(
+                gross=Sum("line_total"), units=Sum("quantity"), orders=Count("sale_id", distinct=True)
+            )
+            assert {name: row[f"w{index}_{name}"] for name in aggregates} == orm
+        assert row["category_name"] == product.category.name
+    # Sold only in the first hour: nothing summed in the second window, and no orders.
+    assert by_product[first_hour_only.pk]["w1_gross"] is None
+    assert by_product[first_hour_only.pk]["w1_orders"] == 0
+    assert isinstance(by_product[sales.pk]["w0_units"], int)  # summed as an integer, not a Decimal
+
+
+def test_several_windows_without_a_key_give_one_row(sales):
+    windows = [(TEN, TEN + timedelta(hours=1)), (TEN - timedelta(days=1), TEN)]
+    rows = windowed_rows(
+        SaleLine, time_path="sold_at", windows=windows, aggregates={"lines": WindowedAggregate(COUNT, "id")}
+    )
+    assert rows == [{"w0_lines": 2, "w1_lines": 0}]
+
+
+def test_an_overall_sum_over_several_windows_is_refused_as_a_row_may_lie_in_two(sales):
+    with pytest.raises(ValueError, match="MAX"):
+        windowed_rows(
+            SaleLine,
+            time_path="sold_at",
+            windows=[(TEN, TEN + timedelta(hours=2)), (TEN, TEN + timedelta(hours=1))],
+            aggregates={"lines": WindowedAggregate(COUNT, "id")},
+            overall={"units": WindowedAggregate(SUM, "quantity")},
+        )
