@@ -227,8 +227,8 @@ def lines_aggregate(windows: Mapping[str, Window], filters: SalesFilters, group:
                 continue
             metrics = result.windows[name].setdefault(_key(row, group), Metrics())
             metrics.gross_revenue += row[f"w{index}_gross"]
-            metrics.units_sold += int(row[f"w{index}_units"])
-            metrics.orders += int(row[f"w{index}_orders"])
+            metrics.units_sold += row[f"w{index}_units"]
+            metrics.orders += row[f"w{index}_orders"]
             result.count_newest(name, row[f"w{index}_newest"])
         _remember_category_name(result, row, group)
 
@@ -238,7 +238,7 @@ def lines_aggregate(windows: Mapping[str, Window], filters: SalesFilters, group:
                 continue
             metrics = result.windows[name].setdefault(_key(row, group), Metrics())
             metrics.refunds += row[f"w{index}_amount"]
-            metrics.units_refunded += int(row[f"w{index}_units"])
+            metrics.units_refunded += row[f"w{index}_units"]
             result.count_newest(name, row[f"w{index}_newest"])
         _remember_category_name(result, row, group)
     if single_key is not None:

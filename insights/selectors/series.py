@@ -38,7 +38,9 @@ def metrics_series(
     starts = {bound: index for index, bound in enumerate(bounds)}  # a key at an interval's start: most of them
     for key, metrics in aggregate.windows["range"].items():
         # Grouped rows (one per local date or hour), never one per sale.
-        index = starts[key] if key in starts else bisect_right(bounds, key) - 1
+        index = starts.get(key)
+        if index is None:
+            index = bisect_right(bounds, key) - 1
         found = buckets[index]
         buckets[index] = metrics if found is None else found + metrics
     return labels, [Metrics() if metrics is None else metrics for metrics in buckets], aggregate.newest

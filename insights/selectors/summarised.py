@@ -437,7 +437,7 @@ def _from_summaries(windows: Mapping[str, tuple], filters: SalesFilters, group: 
         for name, count, gross, refunds, orders, sold, refunded, newest_column in columns:
             if not row[count]:
                 continue
-            metrics = Metrics(row[gross], row[refunds], int(row[orders]), int(row[sold]), int(row[refunded]))
+            metrics = Metrics(row[gross], row[refunds], row[orders], row[sold], row[refunded])
             groups = result.windows[name]
             found = groups.get(row_key)
             groups[row_key] = found + metrics if found is not None else metrics
