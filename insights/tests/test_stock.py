@@ -126,3 +126,17 @@ def test_stock_lists_are_paginated(reader, new_york):
     assert "page=2" in page["next"]
     assert len(rows(reader, page_size=2, page=2)["results"]) == 1
     assert reader.get("/api/v1/insights/stock-management/", {"page": 9}).status_code == HTTPStatus.NOT_FOUND
+
+
+@pytest.mark.parametrize("url", ["/api/v1/insights/stock-management/", "/api/v1/inventory/low-stock/"])
+def test_pages_read_in_the_database_follow_one_another_in_the_urgency_order(reader, new_york, url):
+    products = [ProductFactory(initial_stock=stock, low_stock_threshold=10) for stock in (9, 3, 0, 25, 7, 5, 12)]
+    sell((products[0], 2), (products[1], 1), (products[4], 3), sold_at=NOW - timedelta(days=2))
+
+    whole = rows(reader, url, page_size=100)
+    pages = [rows(reader, url, page_size=2, page=number) for number in (1, 2, 3)]
+
+    assert [page["count"] for page in pages] == [whole["count"]] * 3
+    assert whole["count"] == (7 if "stock-management" in url else 5)  # 25 and 12 are above the threshold
+    assert [row for page in pages for row in page["results"]] == whole["results"][:6]
+    assert rows(reader, url, page_size=2, page=(whole["count"] + 1) // 2)["next"] is None
