@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.utils import timezone
 
 from catalog import services as catalog_services
@@ -148,6 +149,35 @@ def test_sale_record_with_a_reused_key_and_another_body_is_refused():
     with pytest.raises(services.IdempotencyKeyReused):
         sell((product, 3), idempotency_key="key-1")
     assert stock(product) == 3
+
+
+def numbers_drawn(monkeypatch, *numbers: str) -> None:
+    """Make the next sale numbers drawn these, in order."""
+    drawn = iter(numbers)
+    monkeypatch.setattr(services, "_sale_number", lambda now: next(drawn))
+
+
+def test_a_sale_number_drawn_twice_is_drawn_again_and_the_sale_recorded_once(monkeypatch):
+    product = ProductFactory(initial_stock=5)
+    numbers_drawn(monkeypatch, "S261124-0000CAFE", "S261124-0000CAFE", "S261124-0000BEEF")
+    first = sell((product, 1))
+
+    second = sell((product, 2))
+
+    assert (first.number, second.number) == ("S261124-0000CAFE", "S261124-0000BEEF")
+    assert stock(product) == 2
+    assert StockMovement.objects.filter(sale_line__sale=second).count() == 1
+
+
+def test_a_sale_number_taken_at_every_draw_fails_the_sale_and_writes_nothing(monkeypatch):
+    product = ProductFactory(initial_stock=5)
+    numbers_drawn(monkeypatch, *["S261124-0000CAFE"] * (1 + services.NUMBER_ATTEMPTS))
+    sell((product, 1))
+
+    with pytest.raises(IntegrityError):
+        sell((product, 2))
+    assert stock(product) == 4
+    assert Sale.objects.count() == 1
 
 
 def test_sale_recorded_signal_is_sent_inside_the_transaction_with_the_sale():
