@@ -106,14 +106,16 @@ def windowed_query(
         equal_params.append(query.field(path).get_db_prep_value(value, connection))
     prefixed = len(windows) == 1
 
+    def alias(name: str) -> str:
+        return f"w0_{name}" if prefixed and name in aggregates else name
+
     members, params = [], []
     for index, window in enumerate(windows):
         select = [] if prefixed else [f"{index} AS {quote('window')}"]
         if key_sql is not None:
             select.append(f"{key_sql} AS {quote('key')}")
         for name, (aggregate, column, column_field) in selected.items():
-            alias = f"w{index}_{name}" if prefixed and name in aggregates else name
-            select.append(f"{_call(aggregate.function, column, column_field)} AS {quote(alias)}")
+            select.append(f"{_call(aggregate.function, column, column_field)} AS {quote(alias(name))}")
         member = f"SELECT {', '.join(select)} FROM {query.from_clause()} WHERE {' AND '.join(where)}"
         params += key_params
         params += [time_field.get_db_prep_value(bound, connection) for bound in window]
@@ -131,7 +133,7 @@ def windowed_query(
             continue
         functions, expression = _aggregate_converters(aggregate, column_field)
         if functions:
-            converters.append((f"w0_{name}" if prefixed and name in aggregates else name, functions, expression))
+            converters.append((alias(name), functions, expression))
     return WindowedQuery(
         " UNION ALL ".join(members), params, converters, len(windows), aggregates, tuple(overall or ())
     )
@@ -153,7 +155,8 @@ def _converted(names: list[str], rows: Sequence[tuple], converters: list) -> Seq
 def _gathered(rows: list[dict], query: WindowedQuery) -> list[dict]:
     """A row per key from a row per window and key: each window's aggregates as `w<index>_<name>`.
 
-    A window without rows of a key gets what a `CASE` per window gave: no sum, no maximum, a count of 0.
+    A window without rows of a key gets what SQL aggregates over no rows give: no sum, no maximum, a
+    count of 0.
     """
     empty = {
         f"w{index}_{name}": 0 if aggregate.function in (COUNT, COUNT_DISTINCT) else None
