@@ -37,7 +37,7 @@ def store_today(now: datetime | None = None) -> date:
 
 def day_start(day: date) -> datetime:
     """The UTC instant at which the store's calendar day begins."""
-    return datetime.combine(day, time.min, tzinfo=store_zone()).astimezone(ZoneInfo("UTC"))
+    return datetime.combine(day, time.min, tzinfo=store_zone()).astimezone(UTC)
 
 
 def date_range_bounds(start_date: date, end_date: date) -> tuple[datetime, datetime]:
