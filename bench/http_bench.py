@@ -12,10 +12,13 @@ recording run posts 3-line sales of well-stocked products with 16 connections an
 afterwards that nothing oversold and the ledger still sums to the stock. With --floors it also
 times the floor SQL: the plain GROUP BY over a year of lines, and the summary reads. With
 --sales-per-second N, one more client records a 1-line sale N times a second during every read
-run: each sale retires the cached answers, as in a store that is selling.
+run: each sale retires the cached answers, as in a store that is selling. The server's output
+goes to a log file, and the warnings and errors it logged are counted at the end: a non-2xx
+answer in a run shows there with its cause.
 """
 
 import argparse
+import collections
 import json
 import os
 import re
@@ -69,15 +72,20 @@ def main() -> None:
         "THROTTLE_WRITES": "1000000/min",
     }
     prepare_store(env, database, args)
-    server = start_server(env, args)
-    args.server_pid = server.pid
-    try:
-        token = obtain_token(args.port)
-        results = run_endpoints(args, token, env)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+    log_path = Path(tempfile.gettempdir()) / f"http_bench-{os.getpid()}.log"
+    with open(log_path, "w+b") as log:
+        server = start_server(env, args, log)
+        args.server_pid = server.pid
+        try:
+            token = obtain_token(args.port)
+            results = run_endpoints(args, token, env)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+        log.seek(0)
+        problems = logged_problems(log.read().decode(errors="replace"))
     print_table(results, args, database)
+    print(f"\nserver log: {log_path}; warnings and errors logged: {problems or 'none'}")
     if args.floors:
         print_floors(database)
 
@@ -113,10 +121,10 @@ def prepare_store(env: dict, database: str, args) -> None:
     )  # fmt: skip
 
 
-def start_server(env: dict, args) -> subprocess.Popen:
+def start_server(env: dict, args, log) -> subprocess.Popen:
     command = [PYTHON, "-m", "ecommerce_admin.web", "--bind", f"127.0.0.1:{args.port}",
                "--workers", str(args.workers), "--threads", str(args.threads)]  # fmt: skip
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=1)
@@ -125,6 +133,24 @@ def start_server(env: dict, args) -> subprocess.Popen:
             time.sleep(0.2)
     server.kill()
     sys.exit("the server did not start")
+
+
+# A record of the project's logging format (settings LOGGING): "<date> <time> LEVEL logger: message".
+LOGGED = re.compile(r"^\S+ \S+ (WARNING|ERROR|CRITICAL) (\S+): ([^:]*)")
+
+
+def logged_problems(log: str) -> dict[str, int]:
+    """How many warnings and errors the server logged, by level, logger and the message's first words.
+
+    A non-2xx answer in a run shows here with its cause: "ERROR django.request: Internal Server
+    Error" for a 500, the exception handler's warning for a 503, and so on.
+    """
+    problems = collections.Counter()
+    for line in log.splitlines():
+        match = LOGGED.match(line)
+        if match:
+            problems[f"{match[1]} {match[2]}: {match[3]}"] += 1
+    return dict(problems)
 
 
 def obtain_token(port: int) -> str:
