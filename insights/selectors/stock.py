@@ -38,6 +38,8 @@ LOW = "low"
 OK = "ok"
 STOCK_STATUSES = (OUT_OF_STOCK, LOW, OK)
 TENTH = Decimal("0.1")
+# A low stock level, in SQL over the stock level table's columns (`StockVelocity.status` in Python).
+IS_LOW = "quantity <= low_stock_threshold"
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class UrgentLevels:
         self.now, self.low_only = now, low_only
 
     def __len__(self) -> int:
-        low = " WHERE quantity <= low_stock_threshold" if self.low_only else ""
+        low = f" WHERE {IS_LOW}" if self.low_only else ""
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(StockLevel._meta.db_table)}{low}")
             return cursor.fetchone()[0]
@@ -146,10 +148,7 @@ def _levels_by_urgency(start_date: date, end_date: date, low_only: bool, limit: 
 
 def _low_products() -> list[int]:
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT product_id FROM {connection.ops.quote_name(StockLevel._meta.db_table)} "
-            "WHERE quantity <= low_stock_threshold"
-        )
+        cursor.execute(f"SELECT product_id FROM {connection.ops.quote_name(StockLevel._meta.db_table)} WHERE {IS_LOW}")
         return [product_id for (product_id,) in cursor]
 
 
@@ -173,7 +172,7 @@ def _read_levels(
         "SELECT product_id, SUM(units_sold) - SUM(units_refunded) AS units "
         f"FROM {quote(DailyProductSales._meta.db_table)} WHERE day >= %s AND day <= %s{only} GROUP BY product_id"
         ") u ON u.product_id = s.product_id "
-        f"{'' if products is None else 'WHERE s.quantity <= s.low_stock_threshold '}"
+        f"{'' if products is None else f'WHERE {IS_LOW} '}"
         "ORDER BY s.quantity <> 0, COALESCE(u.units, 0) <= 0, "
         f"CASE WHEN u.units > 0 THEN (2000 * s.quantity + {cents}) {div} (2 * {cents}) ELSE 0 END, "
         "s.quantity, s.product_id"
