@@ -243,9 +243,7 @@ class _Completion:
     outside: list[Window]
 
 
-def _completions(
-    edges: Mapping[str, Window], unit: str, *, now: datetime, below: float = COMPLETE_BELOW
-) -> dict[str, _Completion]:
+def _completions(edges: Mapping[str, Window], unit: str, *, now: datetime, below: float) -> dict[str, _Completion]:
     """The edges cheaper to read as "their unit minus the rest of it" than from their own sales.
 
     An edge that ends at the present (today so far, this hour so far, this month to date) covers
@@ -253,8 +251,8 @@ def _completions(
     sales dated ahead. Reading the unit's summary row and taking away the rest keeps the cost of
     "today" from growing with the day's sales. Sales are counted as if spread evenly over the past
     and absent from the future; an edge is completed only when the rest of its unit holds less past
-    than `below` times the edge's (a small part for lines, `COMPLETE_BELOW`), since the newest sale
-    of the edge then takes one more look-up.
+    than `below` times the edge's (`_plan` gives COMPLETE_MONTH_BELOW for months, COMPLETE_BELOW
+    otherwise), since the newest sale of the edge then takes one more look-up.
     """
     completions = {}
     for name, (start, end) in edges.items():
